@@ -1,0 +1,122 @@
+import { ComponentDialog, TextPrompt, WaterfallDialog, type WaterfallStepContext } from 'botbuilder-dialogs';
+import type { Answer } from '../src/answer/types.js';
+import { FLOW_BUTTON_PREFIX } from '../src/flows/flowLibrary.js';
+import type { DialogServices } from './dialogServices.js';
+import { FORWARD_DIALOG, type ForwardOptions } from './forwardDialog.js';
+import { fold, isNo, isYes, looksLikeFollowUp } from './intents.js';
+import { FEEDBACK_BUTTONS, withButtons } from './replies.js';
+import { emptyConversation, type ConversationData } from './state.js';
+import { HANDOFF_BUTTON } from './topics.js';
+
+export const QNA_DIALOG = 'qnaDialog';
+const OFFER_PROMPT = 'qnaOfferPrompt';
+const YES = 'Có, chuyển giúp mình';
+const NO = 'Không cần';
+/** A follow-up leans on the previous question only if that was recent. */
+const FOLLOW_UP_WINDOW_MS = 30 * 60 * 1000;
+
+const SCAM =
+  /\b(lua dao|bi lua|lua tien|mat tien|chiem doat|gia danh|gia mao|bi hack|bi chiem tai khoan|lua dao qua mang)\b/;
+export const SCAM_SAFETY_STEPS =
+  '⚠️ Nếu bạn vừa bị lừa hoặc nghi bị lừa, hãy làm ngay:\n1. Gọi ngay ngân hàng (số tổng đài in trên thẻ hoặc trong ứng dụng chính thức) để khóa tài khoản, thẻ.\n2. Không chuyển thêm tiền, không đọc mã OTP hay mật khẩu cho bất kỳ ai.\n3. Báo công an nơi gần nhất (khẩn cấp gọi 113) và giữ lại tin nhắn, số điện thoại, biên lai chuyển tiền.';
+
+export interface QnaOptions {
+  question: string;
+}
+
+/** Retrieval, then the answer policy; an honest "I don't know" offers the community team. */
+export class QnaDialog extends ComponentDialog {
+  constructor(private readonly services: DialogServices) {
+    super(QNA_DIALOG);
+    this.addDialog(new TextPrompt(OFFER_PROMPT));
+    this.addDialog(
+      new WaterfallDialog(`${QNA_DIALOG}.steps`, [this.answerStep.bind(this), this.offerStep.bind(this)]),
+    );
+    this.initialDialogId = `${QNA_DIALOG}.steps`;
+  }
+
+  private async answerStep(step: WaterfallStepContext) {
+    const { question } = step.options as QnaOptions;
+    const convo = await this.services.conversationData.get(step.context, emptyConversation());
+    const answer = await answerInContext(this.services, question, convo);
+    convo.lastQuestion = question;
+    convo.lastTopic = answer.topic ?? convo.lastTopic;
+    convo.lastUnanswered = answer.answered ? undefined : question;
+    if (answer.answered) {
+      await sendAnswer(step, this.services, answer, question, convo);
+      return step.endDialog();
+    }
+    (step.values as { forward?: ForwardOptions }).forward = {
+      question,
+      reason: 'not_answered',
+      confidence: answer.confidence,
+      topic: answer.topic ?? convo.lastTopic,
+      sources: answer.retrieval.hits
+        .slice(0, 3)
+        .map((h) => ({ title: h.chunk.title, file: h.chunk.docId, score: h.score })),
+    } satisfies ForwardOptions;
+    return step.prompt(OFFER_PROMPT, {
+      prompt: withButtons(
+        `${answer.text}\n\nBạn có muốn mình chuyển câu hỏi này tới Tổ công nghệ số cộng đồng ở xã/phường của bạn không? Các thành viên sẽ trả lời bạn ngay trong cuộc trò chuyện này.`,
+        [YES, NO],
+      ),
+    });
+  }
+
+  private async offerStep(step: WaterfallStepContext) {
+    const reply = String(step.result ?? '');
+    if (reply === YES || isYes(reply))
+      return step.replaceDialog(FORWARD_DIALOG, (step.values as { forward: ForwardOptions }).forward);
+    if (reply === NO || isNo(reply)) {
+      await step.context.sendActivity(
+        'Dạ vâng. Bạn có thể hỏi mình câu khác, hoặc gõ "gặp tổ công nghệ số" bất cứ lúc nào nhé.',
+      );
+      return step.endDialog();
+    }
+    // Something else: a new question. The main dialog routes it.
+    return step.endDialog({ reroute: true });
+  }
+}
+
+/**
+ * Answers a question, using the previous question as context when this one leans on it
+ * ("còn lệ phí thì sao?").
+ */
+export async function answerInContext(
+  services: DialogServices,
+  question: string,
+  convo: ConversationData,
+): Promise<Answer> {
+  const recent = convo.lastAnswer && Date.now() - Date.parse(convo.lastAnswer.at) < FOLLOW_UP_WINDOW_MS;
+  const previous = recent || convo.lastQuestion ? convo.lastQuestion : undefined;
+  if (previous && looksLikeFollowUp(question)) {
+    const inContext = await services.answers.answer({ question, previousQuestion: previous });
+    if (inContext.answered) return inContext;
+  }
+  return services.answers.answer({ question });
+}
+
+/** Sends an answer with its sources, feedback buttons and a related guided flow, and remembers it. */
+export async function sendAnswer(
+  step: WaterfallStepContext,
+  services: DialogServices,
+  answer: Answer,
+  question: string,
+  convo: ConversationData,
+): Promise<void> {
+  const best = answer.retrieval.hits[0];
+  const flow = best ? services.flows.relatedTo(best.chunk.docId) : undefined;
+  const buttons: string[] = [...FEEDBACK_BUTTONS];
+  if (flow) buttons.push(`${FLOW_BUTTON_PREFIX}${flow.title}`);
+  buttons.push(HANDOFF_BUTTON);
+  const text = SCAM.test(fold(question)) ? `${SCAM_SAFETY_STEPS}\n\n${answer.text}` : answer.text;
+  await step.context.sendActivity(withButtons(text, buttons));
+  convo.lastAnswer = {
+    id: answer.id,
+    question,
+    sources: answer.sources,
+    chunkId: best?.chunk.id,
+    at: new Date().toISOString(),
+  };
+  await services.conversationData.set(step.context, convo);
+}

@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import { CONFIDENCE } from '../retrieval/confidence.js';
+import type { RetrievalResult, Retriever } from '../retrieval/types.js';
+import { composeExtractive, formatSources, toSource } from './extractive.js';
+import type { Answer, AnswerSource } from './types.js';
+
+/** Writes an answer from retrieved passages with a language model; see `groundedGenerator.ts`. */
+export interface GroundedGenerator {
+  /** Returns undefined when the passages do not contain the answer. */
+  generate(
+    question: string,
+    result: RetrievalResult,
+    signal: AbortSignal,
+  ): Promise<{ body: string; sources: AnswerSource[] } | undefined>;
+}
+
+export interface AnswerServiceOptions {
+  retriever: Retriever;
+  maxChars: number;
+  logger: Logger;
+  generator?: GroundedGenerator;
+  rewriter?: QuestionRewriter;
+  /** Time budget for the model; past it the extractive answer is used. */
+  generatorTimeoutMs?: number;
+  answerThreshold?: number;
+}
+
+export interface AnswerRequest {
+  question: string;
+  /** The citizen's previous question, when this one is a follow-up ("còn lệ phí thì sao?"). */
+  previousQuestion?: string;
+}
+
+/** Rewrites a follow-up into a question that stands alone (with a model; see `groundedGenerator.ts`). */
+export interface QuestionRewriter {
+  rewrite(question: string, previousQuestion: string, signal: AbortSignal): Promise<string>;
+}
+
+export const NOT_ANSWERED_TEXT =
+  'Mình chưa có thông tin chính xác về câu hỏi này nên không dám trả lời sai cho bạn.';
+
+/**
+ * The answer policy: retrieve, decide whether the passages answer the question, then write the
+ * answer (with a configured model, or extractively offline), always with its sources.
+ */
+export class AnswerService {
+  private readonly threshold: number;
+
+  constructor(private readonly options: AnswerServiceOptions) {
+    this.threshold = options.answerThreshold ?? CONFIDENCE.answerThreshold;
+  }
+
+  async answer(request: AnswerRequest): Promise<Answer> {
+    const query = request.previousQuestion
+      ? await this.standalone(request.question, request.previousQuestion)
+      : request.question;
+    const retrieval = await this.options.retriever.retrieve(query, { k: 5 });
+    const id = randomUUID();
+    const best = retrieval.hits[0];
+    if (!best || retrieval.confidence < this.threshold) {
+      return {
+        id,
+        answered: false,
+        text: NOT_ANSWERED_TEXT,
+        body: NOT_ANSWERED_TEXT,
+        sources: [],
+        confidence: retrieval.confidence,
+        mode: 'none',
+        retrieval,
+      };
+    }
+    const topic = best.chunk.topic;
+    if (retrieval.faqMatch && best.chunk.id === retrieval.faqMatch.chunkId) {
+      const composed = composeExtractive({ ...retrieval, hits: [best] }, this.options.maxChars);
+      return this.finish(id, composed.body, [toSource(best)], retrieval, 'faq', topic);
+    }
+    let fallbackReason: string | undefined;
+    if (this.options.generator) {
+      try {
+        const generated = await this.withTimeout((signal) =>
+          this.options.generator!.generate(request.question, retrieval, signal),
+        );
+        if (!generated) {
+          return {
+            id,
+            answered: false,
+            text: NOT_ANSWERED_TEXT,
+            body: NOT_ANSWERED_TEXT,
+            sources: [],
+            confidence: retrieval.confidence,
+            mode: 'none',
+            retrieval,
+          };
+        }
+        return this.finish(id, generated.body, generated.sources, retrieval, 'generative', topic);
+      } catch (err) {
+        fallbackReason = err instanceof Error ? err.message : String(err);
+        this.options.logger.warn({ err: fallbackReason }, 'model answer failed; using the extractive answer');
+      }
+    }
+    const composed = composeExtractive(retrieval, this.options.maxChars);
+    const answer = this.finish(id, composed.body, composed.sources, retrieval, 'extractive', topic);
+    return fallbackReason ? { ...answer, fallbackReason } : answer;
+  }
+
+  /**
+   * A follow-up made to stand alone: rewritten by the model when there is one, otherwise the
+   * previous question's words are carried into retrieval.
+   */
+  private async standalone(question: string, previous: string): Promise<string> {
+    if (this.options.rewriter) {
+      try {
+        const rewritten = await this.withTimeout((signal) =>
+          this.options.rewriter!.rewrite(question, previous, signal),
+        );
+        if (rewritten.trim()) return rewritten.trim();
+      } catch (err) {
+        this.options.logger.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'question rewriting failed',
+        );
+      }
+    }
+    return `${question} ${previous}`;
+  }
+
+  private finish(
+    id: string,
+    body: string,
+    sources: AnswerSource[],
+    retrieval: RetrievalResult,
+    mode: Answer['mode'],
+    topic?: string,
+  ): Answer {
+    const sourcesLine = formatSources(sources);
+    return {
+      id,
+      answered: true,
+      text: sourcesLine ? `${body}\n\n${sourcesLine}` : body,
+      body,
+      sources,
+      confidence: retrieval.confidence,
+      mode,
+      topic,
+      retrieval,
+    };
+  }
+
+  private async withTimeout<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const ms = this.options.generatorTimeoutMs ?? 8000;
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new Error(`model took longer than ${ms} ms`));
+      }, ms);
+    });
+    try {
+      return await Promise.race([run(controller.signal), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

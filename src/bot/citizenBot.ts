@@ -1,0 +1,131 @@
+import {
+  ActivityHandler,
+  ActivityTypes,
+  type Activity,
+  type ConversationState,
+  type TurnContext,
+  type UserState,
+} from 'botbuilder';
+import type { DialogState } from 'botbuilder-dialogs';
+import type { MainDialog } from '../../dialogs/mainDialog.js';
+import { emptyConversation, TRANSCRIPT_TURNS, type ConversationData } from '../../dialogs/state.js';
+import { welcomeMessage } from '../../dialogs/welcome.js';
+import type { Logger } from '../logger.js';
+import { detectSensitive, redactPii } from '../privacy/redact.js';
+import { toNfc } from '../text/vietnamese.js';
+
+export interface CitizenBotOptions {
+  conversationState: ConversationState;
+  userState: UserState;
+  dialog: MainDialog;
+  conversationData: import('botbuilder').StatePropertyAccessor<ConversationData>;
+  logger: Logger;
+  brandName: string;
+  maxMessageChars: number;
+  /** False while the knowledge index is loading: the bot then asks the citizen to wait. */
+  isReady: () => boolean;
+}
+
+export const TOO_LONG_TEXT = (max: number) =>
+  `Tin nhắn của bạn dài quá (hơn ${max} ký tự) nên mình chưa đọc được. Bạn gõ ngắn gọn câu hỏi chính giúp mình nhé, ví dụ: "cách đăng ký chữ ký số".`;
+export const NOT_READY_TEXT = 'Mình đang khởi động, bạn vui lòng gửi lại câu hỏi sau ít giây nhé.';
+export const NON_TEXT_TEXT =
+  'Hiện mình chỉ đọc được tin nhắn chữ, chưa xem được hình ảnh, tệp hay nhãn dán. Bạn gõ câu hỏi bằng chữ giúp mình nhé (có dấu hay không dấu đều được).';
+export const SENSITIVE_WARNING =
+  '⚠️ Bạn đừng gửi mã OTP, mật khẩu, số CCCD đầy đủ hay số tài khoản, số thẻ cho bất kỳ ai qua tin nhắn, kể cả cho mình. Mình không lưu những thông tin đó. Nếu đã lỡ đưa mã OTP hay mật khẩu cho người khác, hãy đổi mật khẩu và gọi ngay ngân hàng.';
+
+/**
+ * The bot: checks each incoming message (length, personal data, non-text), keeps a redacted
+ * transcript for the community team, welcomes new conversations, and runs the main dialog.
+ */
+export class CitizenBot extends ActivityHandler {
+  private readonly dialogState;
+
+  constructor(private readonly options: CitizenBotOptions) {
+    super();
+    this.dialogState = options.conversationState.createProperty<DialogState>('DialogState');
+
+    this.onMessage(async (context, next) => {
+      await this.handleMessage(context);
+      await next();
+    });
+
+    this.onMembersAdded(async (context, next) => {
+      const botId = context.activity.recipient?.id;
+      if ((context.activity.membersAdded ?? []).some((m) => m.id !== botId)) {
+        this.recordBotReplies(context);
+        await context.sendActivity(welcomeMessage(options.brandName));
+      }
+      await next();
+    });
+  }
+
+  override async run(context: TurnContext): Promise<void> {
+    await super.run(context);
+    await this.options.conversationState.saveChanges(context, false);
+    await this.options.userState.saveChanges(context, false);
+  }
+
+  private async handleMessage(context: TurnContext): Promise<void> {
+    const { logger, maxMessageChars } = this.options;
+    const activity = context.activity;
+    const log = logger.child({
+      channel: activity.channelId,
+      conversationId: activity.conversation?.id,
+      activityId: activity.id,
+    });
+    const raw = toNfc(activity.text ?? '').trim();
+    this.recordBotReplies(context);
+
+    if (!raw) {
+      await context.sendActivity(NON_TEXT_TEXT);
+      return;
+    }
+    if (raw.length > maxMessageChars) {
+      log.info({ chars: raw.length }, 'message too long');
+      await context.sendActivity(TOO_LONG_TEXT(maxMessageChars));
+      return;
+    }
+    const sensitive = detectSensitive(raw).filter((k) => k !== 'phone' && k !== 'email');
+    const { text } = redactPii(raw);
+    log.debug({ text, sensitive }, 'message');
+    // From here on only the redacted text exists for the dialogs, the state and the store.
+    activity.text = text;
+    await this.remember(context, 'user', text);
+    if (sensitive.length) {
+      await context.sendActivity(SENSITIVE_WARNING);
+      if (stripPlaceholders(text).length < 8) return;
+    }
+    if (!this.options.isReady()) {
+      await context.sendActivity(NOT_READY_TEXT);
+      return;
+    }
+    await this.options.dialog.run(context, this.dialogState);
+  }
+
+  /** Adds what the bot says in this turn to the redacted transcript. */
+  private recordBotReplies(context: TurnContext): void {
+    context.onSendActivities(async (ctx, activities, next) => {
+      for (const a of activities as Partial<Activity>[]) {
+        if (a.type === ActivityTypes.Message && a.text) await this.remember(ctx, 'bot', a.text);
+      }
+      return next();
+    });
+  }
+
+  private async remember(context: TurnContext, from: 'user' | 'bot', text: string): Promise<void> {
+    const convo = await this.options.conversationData.get(context, emptyConversation());
+    convo.transcript = [
+      ...convo.transcript,
+      { from, text: text.slice(0, 1000), at: new Date().toISOString() },
+    ].slice(-TRANSCRIPT_TURNS);
+    await this.options.conversationData.set(context, convo);
+  }
+}
+
+function stripPlaceholders(text: string): string {
+  return text
+    .replace(/\[[^\]]+\]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}

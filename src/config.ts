@@ -1,0 +1,146 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Everything else receives a typed `Config`.
+ * Every setting here is documented, with its default, in `.env.example`.
+ */
+
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+const int = (def: number, min: number, max: number) =>
+  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(def));
+const url = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://')
+    .optional(),
+);
+
+const schema = z.object({
+  PORT: int(3978, 0, 65535),
+  HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
+  DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('./data')),
+  KNOWLEDGE_DIR: z.preprocess(emptyToUndefined, z.string().default('./knowledge')),
+  LOG_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  MicrosoftAppId: optionalString,
+  MicrosoftAppPassword: optionalString,
+  MicrosoftAppType: z.preprocess(
+    emptyToUndefined,
+    z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
+  ),
+  MicrosoftAppTenantId: optionalString,
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: url,
+  OPENAI_MODEL: z.preprocess(emptyToUndefined, z.string().default('gpt-4o-mini')),
+  OPENAI_EMBEDDING_MODEL: optionalString,
+  LLM_TIMEOUT_MS: int(8000, 100, 120_000),
+  ANSWER_MAX_CHARS: int(700, 200, 4000),
+  MAX_MESSAGE_CHARS: int(2000, 50, 100_000),
+  SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 120_000),
+  BRAND_NAME: z.preprocess(emptyToUndefined, z.string().max(80).default('Trợ lý Công dân số')),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  knowledgeDir: string;
+  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  botAuth: {
+    appId?: string;
+    appPassword?: string;
+    appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
+    tenantId?: string;
+    /** False when no MicrosoftAppId is set: /api/messages then accepts unauthenticated requests (local use). */
+    enabled: boolean;
+  };
+  /** Set when an OpenAI-compatible endpoint is configured (a key, a base URL, or both). */
+  llm?: { apiKey: string; baseURL?: string; model: string; embeddingModel?: string; timeoutMs: number };
+  answerMaxChars: number;
+  maxMessageChars: number;
+  shutdownTimeoutMs: number;
+  brandName: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function describeExpected(issue: z.ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_enum_value':
+      return `one of ${issue.options.join(', ')}`;
+    case 'too_small':
+      return `a number >= ${String(issue.minimum)}`;
+    case 'too_big':
+      return `a number <= ${String(issue.maximum)}`;
+    case 'invalid_type':
+      return issue.expected === 'number' ? 'a whole number' : `a ${issue.expected}`;
+    case 'invalid_string':
+      return 'a URL such as http://127.0.0.1:8000/v1';
+    default:
+      return issue.message;
+  }
+}
+
+/** Reads and validates the environment once. Throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.');
+      return `${name}=${JSON.stringify(env[name] ?? '')} is invalid: expected ${describeExpected(issue)}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.MicrosoftAppId && !e.MicrosoftAppPassword && e.MicrosoftAppType !== 'UserAssignedMSI') {
+    problems.push(
+      'MicrosoftAppPassword is required when MicrosoftAppId is set (unless MicrosoftAppType=UserAssignedMSI)',
+    );
+  }
+  if (e.MicrosoftAppType === 'SingleTenant' && e.MicrosoftAppId && !e.MicrosoftAppTenantId) {
+    problems.push('MicrosoftAppTenantId is required when MicrosoftAppType=SingleTenant');
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const llmConfigured = Boolean(e.OPENAI_API_KEY || e.OPENAI_BASE_URL);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(cwd, e.DATA_DIR),
+    knowledgeDir: path.resolve(cwd, e.KNOWLEDGE_DIR),
+    logLevel: e.LOG_LEVEL,
+    botAuth: {
+      appId: e.MicrosoftAppId,
+      appPassword: e.MicrosoftAppPassword,
+      appType: e.MicrosoftAppType,
+      tenantId: e.MicrosoftAppTenantId,
+      enabled: Boolean(e.MicrosoftAppId),
+    },
+    llm: llmConfigured
+      ? {
+          // Self-hosted OpenAI-compatible servers (vLLM, Ollama) usually accept any key.
+          apiKey: e.OPENAI_API_KEY ?? 'not-needed',
+          baseURL: e.OPENAI_BASE_URL,
+          model: e.OPENAI_MODEL,
+          embeddingModel: e.OPENAI_EMBEDDING_MODEL,
+          timeoutMs: e.LLM_TIMEOUT_MS,
+        }
+      : undefined,
+    answerMaxChars: e.ANSWER_MAX_CHARS,
+    maxMessageChars: e.MAX_MESSAGE_CHARS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    brandName: e.BRAND_NAME,
+  };
+}

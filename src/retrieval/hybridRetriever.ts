@@ -1,0 +1,267 @@
+import type { EmbeddingsInterface } from '@langchain/core/embeddings';
+import type { HNSWLib } from '@langchain/community/vectorstores/hnswlib';
+import {
+  analyze,
+  canonicalSyllable,
+  foldDiacritics,
+  hasDiacritics,
+  normalizeText,
+  STOPWORDS_FOLDED,
+  tokenize,
+} from '../text/vietnamese.js';
+import type { SynonymMap } from '../text/synonyms.js';
+import { Bm25Index } from './bm25.js';
+import { computeConfidence } from './confidence.js';
+import type { IndexedChunk, LegHit, RetrievalHit, RetrievalResult, Retriever } from './types.js';
+
+export interface FaqQuestionVector {
+  chunkId: string;
+  question: string;
+  vector: number[];
+}
+
+export interface HybridRetrieverParts {
+  chunks: readonly IndexedChunk[];
+  vectorStore: HNSWLib;
+  embeddings: EmbeddingsInterface;
+  synonyms: SynonymMap;
+  faqQuestions: readonly FaqQuestionVector[];
+}
+
+/** Tunables of the fusion; the defaults were chosen on the eval set (see `npm run eval`). */
+export const FUSION = {
+  rrfK: 60,
+  weights: { lexical: 1.0, vector: 0.8, faq: 1.2 },
+  /** Weight of words added by synonym expansion, relative to the words the citizen typed. */
+  expansionWeight: 0.6,
+  /** Extra weight of accented tokens when the citizen typed diacritics. */
+  accentedWeight: 0.5,
+  /** An FAQ paraphrase this similar to the question wins outright. */
+  faqStrong: 0.72,
+  legDepth: 40,
+};
+
+/** The text a chunk is indexed and embedded under. */
+export function indexText(
+  chunk: Pick<IndexedChunk, 'title' | 'headingPath' | 'text' | 'questions' | 'keywords'>,
+): string {
+  return [
+    chunk.title,
+    ...chunk.headingPath,
+    ...(chunk.questions ?? []),
+    ...(chunk.keywords ?? []),
+    chunk.text,
+  ].join('\n');
+}
+
+/**
+ * Question words, politeness and family words that say nothing about the subject ("mẹ tôi hỏi
+ * làm sao để … được không ạ"): left out when measuring how much of a question a passage covers.
+ */
+const QUERY_FILLER = new Set(
+  (
+    'bao nhieu khong ko k hok hong co phai can muon lam the nhu nao dau ai j ha chua thi duoc biet giup hoi cho ' +
+    'minh ban anh chi me bo ba ong chau con vo chong tui tao oi nha nhe di luon gio bay ve de ma kieu nhi sao vay ' +
+    'xin vui long cam on dum gium voi hay ah uh a cai do nay kia ay nguoi ta phai khong'
+  ).split(' '),
+);
+
+/** Folded content syllables (no stopwords): the unit of "did the passage mention what was asked". */
+export function contentSyllables(text: string): string[] {
+  return tokenize(foldDiacritics(normalizeText(text)))
+    .map(canonicalSyllable)
+    .filter((t) => !STOPWORDS_FOLDED.has(t));
+}
+
+/**
+ * Hybrid retrieval: BM25 over an accent-folded and an accented field, a vector leg in hnswlib,
+ * and FAQ paraphrase matching, fused with weighted reciprocal rank fusion.
+ */
+export class HybridRetriever implements Retriever {
+  readonly chunks: readonly IndexedChunk[];
+  private readonly byId = new Map<string, number>();
+  private readonly folded: Bm25Index;
+  private readonly accented: Bm25Index;
+  private readonly syllableSets: Set<string>[];
+
+  constructor(private readonly parts: HybridRetrieverParts) {
+    this.chunks = parts.chunks;
+    parts.chunks.forEach((c, i) => this.byId.set(c.id, i));
+    const analysed = parts.chunks.map((c) => analyze(indexText(c)));
+    this.folded = new Bm25Index(analysed.map((a) => a.folded));
+    this.accented = new Bm25Index(analysed.map((a) => a.accented));
+    this.syllableSets = parts.chunks.map((c) => {
+      const syllables = contentSyllables(indexText(c));
+      return new Set([...syllables, ...syllables.slice(1).map((t, i) => `${syllables[i]}_${t}`)]);
+    });
+  }
+
+  /** The chunk after `id` in the same document, for "bước tiếp theo?". */
+  nextChunk(id: string): IndexedChunk | undefined {
+    const i = this.byId.get(id);
+    if (i === undefined) return undefined;
+    const next = this.chunks[i + 1];
+    return next && next.docId === this.chunks[i]!.docId ? next : undefined;
+  }
+
+  chunkById(id: string): IndexedChunk | undefined {
+    const i = this.byId.get(id);
+    return i === undefined ? undefined : this.chunks[i];
+  }
+
+  async retrieve(query: string, options: { k?: number } = {}): Promise<RetrievalResult> {
+    const k = options.k ?? 5;
+    const normalized = normalizeText(query);
+    const expansion = this.parts.synonyms.expand(normalized);
+    const added = expansion.expansions.flatMap((e) => e.added).join(' ');
+
+    const lexical = this.lexicalLeg(normalized, added);
+    const queryVector = await this.parts.embeddings.embedQuery(expansion.text);
+    const vector = await this.vectorLeg(queryVector);
+    const faq = this.faqLeg(queryVector);
+
+    const fused = new Map<number, { score: number; ranks: RetrievalHit['ranks'] }>();
+    const fuse = (leg: 'lexical' | 'vector' | 'faq', hits: LegHit[]) => {
+      for (const h of hits) {
+        const i = this.byId.get(h.chunkId);
+        if (i === undefined) continue;
+        const entry = fused.get(i) ?? { score: 0, ranks: {} };
+        entry.score += FUSION.weights[leg] / (FUSION.rrfK + h.rank);
+        entry.ranks[leg] = h.rank;
+        fused.set(i, entry);
+      }
+    };
+    fuse('lexical', lexical);
+    fuse('vector', vector);
+    fuse('faq', faq);
+
+    const faqTop = faq[0];
+    const strongFaq = faqTop && faqTop.score >= FUSION.faqStrong ? faqTop : undefined;
+    const ordered = [...fused.entries()].sort((a, b) => {
+      if (strongFaq) {
+        const fa = this.chunks[a[0]]!.id === strongFaq.chunkId ? 1 : 0;
+        const fb = this.chunks[b[0]]!.id === strongFaq.chunkId ? 1 : 0;
+        if (fa !== fb) return fb - fa;
+      }
+      return b[1].score - a[1].score || a[0] - b[0];
+    });
+    const hits: RetrievalHit[] = ordered
+      .slice(0, k)
+      .map(([i, e]) => ({ chunk: this.chunks[i]!, score: e.score, ranks: e.ranks }));
+
+    const top = ordered[0]?.[0];
+    const vectorTop =
+      top === undefined ? 0 : (vector.find((v) => v.chunkId === this.chunks[top]!.id)?.score ?? 0);
+    const faqSimilarity = faqTop?.score ?? 0;
+    const topId = top === undefined ? undefined : this.chunks[top]!.id;
+    const topDoc = top === undefined ? undefined : this.chunks[top]!.docId;
+    const inTop3 = (leg: LegHit[]) =>
+      leg.slice(0, 3).some((h) => this.chunkById(h.chunkId)?.docId === topDoc);
+    const signals = {
+      coverage: top === undefined ? 0 : this.coverage(normalized, expansion.expansions, top),
+      vectorSimilarity: vectorTop,
+      faqSimilarity: strongFaq && topId === strongFaq.chunkId ? faqSimilarity : 0,
+      faqBest: faqSimilarity,
+      agreement: topDoc !== undefined && inTop3(lexical) && inTop3(vector) ? 1 : 0,
+    };
+    const faqQuestion = strongFaq
+      ? this.parts.faqQuestions.find((q) => q.chunkId === strongFaq.chunkId)
+      : undefined;
+    return {
+      query,
+      normalized,
+      expansions: expansion.expansions,
+      hits,
+      legs: { lexical, vector, faq },
+      confidence: hits.length ? computeConfidence(signals) : 0,
+      faqMatch: strongFaq
+        ? { chunkId: strongFaq.chunkId, similarity: strongFaq.score, question: faqQuestion?.question ?? '' }
+        : undefined,
+      signals,
+    };
+  }
+
+  private lexicalLeg(normalized: string, added: string): LegHit[] {
+    const typed = analyze(normalized);
+    const extra = analyze(added);
+    const foldedTerms = new Map<string, number>();
+    for (const t of extra.folded) foldedTerms.set(t, FUSION.expansionWeight);
+    for (const t of typed.folded) foldedTerms.set(t, 1);
+    const scores = new Map<number, number>();
+    for (const r of this.folded.search(foldedTerms, FUSION.legDepth * 2)) scores.set(r.index, r.score);
+    if (hasDiacritics(normalized)) {
+      const accentedTerms = new Map<string, number>();
+      for (const t of typed.accented) accentedTerms.set(t, FUSION.accentedWeight);
+      for (const r of this.accented.search(accentedTerms, FUSION.legDepth * 2)) {
+        scores.set(r.index, (scores.get(r.index) ?? 0) + r.score);
+      }
+    }
+    return [...scores.entries()]
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+      .slice(0, FUSION.legDepth)
+      .map(([i, score], r) => ({ chunkId: this.chunks[i]!.id, score, rank: r + 1 }));
+  }
+
+  private async vectorLeg(queryVector: number[]): Promise<LegHit[]> {
+    const k = Math.min(FUSION.legDepth, this.chunks.length);
+    if (k === 0) return [];
+    const results = await this.parts.vectorStore.similaritySearchVectorWithScore(queryVector, k);
+    return results.map(([doc, distance], r) => ({
+      chunkId: String(doc.metadata.chunkId),
+      score: 1 - distance,
+      rank: r + 1,
+    }));
+  }
+
+  private faqLeg(queryVector: number[]): LegHit[] {
+    const best = new Map<string, number>();
+    for (const q of this.parts.faqQuestions) {
+      const sim = dot(queryVector, q.vector);
+      if (sim > (best.get(q.chunkId) ?? 0)) best.set(q.chunkId, sim);
+    }
+    return [...best.entries()]
+      .filter(([, s]) => s >= 0.35)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)
+      .map(([chunkId, score], r) => ({ chunkId, score, rank: r + 1 }));
+  }
+
+  /**
+   * Share of what the citizen asked (idf-weighted content syllables) that the passage mentions;
+   * a syllable also counts as mentioned when a synonym of the phrase it belongs to is there.
+   */
+  private coverage(normalized: string, expansions: RetrievalResult['expansions'], index: number): number {
+    const terms = [...new Set(contentSyllables(normalized))].filter((t) => !QUERY_FILLER.has(t));
+    if (!terms.length) return 0;
+    const present = this.syllableSets[index]!;
+    const viaSynonym = new Set<string>();
+    for (const e of expansions) {
+      const alternatives = e.added.map((a) => contentSyllables(a));
+      if (alternatives.some((alt) => alt.length > 0 && alt.every((t) => present.has(t)))) {
+        for (const t of contentSyllables(e.matched)) viaSynonym.add(t);
+      }
+    }
+    let total = 0;
+    let covered = 0;
+    for (const t of terms) {
+      const w = this.folded.idf(t);
+      total += w;
+      if (present.has(t) || viaSynonym.has(t)) covered += w;
+    }
+    const unigram = total ? covered / total : 0;
+    // Adjacent pairs of what was asked ("chính trị", "giá vàng"): single syllables match by chance.
+    const sequence = contentSyllables(normalized).filter((t) => !QUERY_FILLER.has(t));
+    const pairs = sequence.slice(1).map((t, i) => [sequence[i]!, t] as const);
+    if (!pairs.length) return unigram;
+    const pairHits = pairs.filter(
+      ([a, b]) => present.has(`${a}_${b}`) || (viaSynonym.has(a) && viaSynonym.has(b)),
+    ).length;
+    return 0.5 * unigram + 0.5 * (pairHits / pairs.length);
+  }
+}
+
+function dot(a: readonly number[], b: readonly number[]): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { applyMigrations, type Db } from '../storage/database.js';
+import type { StoredQuestion, UnansweredLog, UnansweredQuestion } from './unansweredLog.js';
+
+const MIGRATIONS = [
+  {
+    id: 'questions/1',
+    sql: `CREATE TABLE questions (
+      id TEXT PRIMARY KEY,
+      text TEXT NOT NULL,
+      channel TEXT NOT NULL,
+      conversation_id TEXT NOT NULL,
+      user_id TEXT NOT NULL,
+      reference TEXT NOT NULL,
+      commune TEXT,
+      topic TEXT,
+      reason TEXT NOT NULL,
+      confidence REAL,
+      sources TEXT,
+      transcript TEXT,
+      status TEXT NOT NULL DEFAULT 'open',
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    );
+    CREATE INDEX questions_status ON questions (status, created_at);`,
+  },
+];
+
+interface Row {
+  id: string;
+  text: string;
+  channel: string;
+  conversation_id: string;
+  user_id: string;
+  reference: string;
+  commune: string | null;
+  topic: string | null;
+  reason: UnansweredQuestion['reason'];
+  confidence: number | null;
+  sources: string | null;
+  transcript: string | null;
+  status: StoredQuestion['status'];
+  created_at: string;
+}
+
+/** The embedded implementation of the unanswered-question log (the team inbox reads the same table). */
+export class SqliteUnansweredLog implements UnansweredLog {
+  constructor(private readonly db: Db) {
+    applyMigrations(db, MIGRATIONS);
+  }
+
+  async log(q: UnansweredQuestion): Promise<StoredQuestion> {
+    const id = randomUUID();
+    const now = new Date().toISOString();
+    this.db
+      .prepare(
+        `INSERT INTO questions (id, text, channel, conversation_id, user_id, reference, commune, topic, reason,
+           confidence, sources, transcript, status, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)`,
+      )
+      .run(
+        id,
+        q.text,
+        q.channel,
+        q.conversationId,
+        q.userId,
+        JSON.stringify(q.reference),
+        q.commune ?? null,
+        q.topic ?? null,
+        q.reason,
+        q.confidence ?? null,
+        q.sources ? JSON.stringify(q.sources) : null,
+        q.transcript ? JSON.stringify(q.transcript) : null,
+        now,
+        now,
+      );
+    return { ...q, id, status: 'open', createdAt: now };
+  }
+
+  async get(id: string): Promise<StoredQuestion | undefined> {
+    const row = this.db.prepare<[string], Row>('SELECT * FROM questions WHERE id = ?').get(id);
+    return row ? fromRow(row) : undefined;
+  }
+
+  async list(limit = 100): Promise<StoredQuestion[]> {
+    return this.db
+      .prepare<[number], Row>('SELECT * FROM questions ORDER BY created_at DESC LIMIT ?')
+      .all(limit)
+      .map(fromRow);
+  }
+}
+
+function fromRow(r: Row): StoredQuestion {
+  return {
+    id: r.id,
+    text: r.text,
+    channel: r.channel,
+    conversationId: r.conversation_id,
+    userId: r.user_id,
+    reference: JSON.parse(r.reference),
+    commune: r.commune ?? undefined,
+    topic: r.topic ?? undefined,
+    reason: r.reason,
+    confidence: r.confidence ?? undefined,
+    sources: r.sources ? JSON.parse(r.sources) : undefined,
+    transcript: r.transcript ? JSON.parse(r.transcript) : undefined,
+    status: r.status,
+    createdAt: r.created_at,
+  };
+}

@@ -1,0 +1,40 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+
+export const KNOWLEDGE_DIR = path.resolve('knowledge');
+
+export function tempDataDir(prefix = 'tlcds-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface RunningApp {
+  app: App;
+  config: Config;
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the real app on an ephemeral loopback port with its own DATA_DIR. */
+export async function startApp(
+  env: Record<string, string> = {},
+  options: { loadKnowledge?: boolean } = {},
+): Promise<RunningApp> {
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    KNOWLEDGE_DIR,
+    DATA_DIR: tempDataDir(),
+    ...env,
+  });
+  const logger = createLogger({ level: config.logLevel, pretty: false });
+  const app = createApp(config, logger);
+  const port = await app.listen();
+  if (options.loadKnowledge !== false) await app.loadKnowledge();
+  return { app, config, port, url: `http://127.0.0.1:${port}`, stop: () => app.stop() };
+}

@@ -1,0 +1,144 @@
+import { spawnSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeConnector, messageActivity } from '../helpers/fakeConnector.js';
+import { startApp, tempDataDir, type RunningApp } from '../helpers/testApp.js';
+
+const running: RunningApp[] = [];
+afterEach(async () => {
+  for (const r of running.splice(0)) await r.stop().catch(() => undefined);
+});
+
+async function start(...args: Parameters<typeof startApp>) {
+  const r = await startApp(...args);
+  running.push(r);
+  return r;
+}
+
+const post = (url: string, body: unknown) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('health endpoints', () => {
+  it('answers /healthz while alive and /readyz 503 until the knowledge index is loaded', async () => {
+    const r = await start({}, { loadKnowledge: false });
+    expect((await fetch(`${r.url}/healthz`)).status).toBe(200);
+    const notReady = await fetch(`${r.url}/readyz`);
+    expect(notReady.status).toBe(503);
+    expect(((await notReady.json()) as { reason: string }).reason).toMatch(/knowledge/);
+
+    await r.app.loadKnowledge();
+    const ready = await fetch(`${r.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { status: string }).status).toBe('ready');
+  });
+
+  it('reports 503 with a reason when the store is not writable', async () => {
+    const r = await start();
+    r.app.assistant.db.close();
+    const res = await fetch(`${r.url}/readyz`);
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { reason: string }).reason).toMatch(/store/);
+  });
+});
+
+describe('POST /api/messages', () => {
+  it('answers a citizen question to the activity serviceUrl, with its source', async () => {
+    const connector = await startFakeConnector();
+    try {
+      const r = await start();
+      const res = await post(
+        `${r.url}/api/messages`,
+        messageActivity(connector.url, 'lam sao kich hoat vneid muc 2'),
+      );
+      expect(res.status).toBeLessThan(300);
+      await connector.waitForMessages(1);
+      const reply = connector.messages()[0]!;
+      expect(reply.path).toMatch(/^\/v3\/conversations\/conv-1\/activities/);
+      expect(reply.body.text).toMatch(/kích hoạt/i);
+      expect(reply.body.text).toMatch(/Nguồn: /);
+      expect(reply.authorization).toBeUndefined();
+    } finally {
+      await connector.close();
+    }
+  });
+
+  it('rejects malformed JSON with a 400 and a JSON error', async () => {
+    const r = await start();
+    const res = await fetch(`${r.url}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"type":',
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBeTruthy();
+  });
+
+  it('requires a Bot Framework token when MicrosoftAppId is set', async () => {
+    const r = await start({
+      MicrosoftAppId: '00000000-0000-0000-0000-000000000001',
+      MicrosoftAppPassword: 'secret',
+    });
+    const res = await post(`${r.url}/api/messages`, messageActivity('http://127.0.0.1:9', 'xin chào'));
+    expect(res.status).toBe(401);
+  });
+});
+
+describe('state', () => {
+  it('keeps a dialog in progress across a restart on the same DATA_DIR', async () => {
+    const connector = await startFakeConnector();
+    const dataDir = tempDataDir();
+    try {
+      const first = await startApp({ DATA_DIR: dataDir });
+      await post(
+        `${first.url}/api/messages`,
+        messageActivity(connector.url, 'giá lúa hôm nay ở chợ bao nhiêu một ký', 'conv-restart'),
+      );
+      await connector.waitForMessages(1);
+      await post(
+        `${first.url}/api/messages`,
+        messageActivity(connector.url, 'gặp người thật', 'conv-restart'),
+      );
+      await connector.waitForMessages(3);
+      expect(connector.messages().at(-1)!.body.text).toMatch(/xã\/phường nào/);
+      await first.stop();
+
+      const second = await start({ DATA_DIR: dataDir });
+      await post(
+        `${second.url}/api/messages`,
+        messageActivity(connector.url, 'phường 5, thành phố Vị Thanh', 'conv-restart'),
+      );
+      await connector.waitForMessages(4);
+      expect(connector.messages().at(-1)!.body.text).toMatch(
+        /đã chuyển câu hỏi của bạn tới Tổ công nghệ số cộng đồng phường 5/,
+      );
+      const stored = await second.app.assistant.unanswered.list();
+      expect(stored).toHaveLength(1);
+      expect(stored[0]!.commune).toBe('phường 5, thành phố Vị Thanh');
+    } finally {
+      await connector.close();
+    }
+  });
+});
+
+describe('configuration', () => {
+  it('refuses to start with an invalid setting, naming the variable and the expected form', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+      env: { ...process.env, PORT: 'abc', DATA_DIR: tempDataDir(), LOG_LEVEL: 'silent' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/PORT="abc" is invalid: expected a whole number/);
+  });
+
+  it('names every bad variable at once', async () => {
+    const { loadConfig, ConfigError } = await import('../../src/config.js');
+    expect(() => loadConfig({ LOG_LEVEL: 'loud', OPENAI_BASE_URL: 'not a url' })).toThrow(ConfigError);
+    try {
+      loadConfig({ LOG_LEVEL: 'loud', OPENAI_BASE_URL: 'not a url' });
+    } catch (err) {
+      const message = (err as Error).message;
+      expect(message).toMatch(/LOG_LEVEL="loud" is invalid: expected one of fatal, error/);
+      expect(message).toMatch(/OPENAI_BASE_URL/);
+    }
+  });
+});
