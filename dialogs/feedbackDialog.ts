@@ -2,7 +2,7 @@ import { ComponentDialog, TextPrompt, WaterfallDialog, type WaterfallStepContext
 import { redactPii } from '../src/privacy/redact.js';
 import type { DialogServices } from './dialogServices.js';
 import { FORWARD_DIALOG, type ForwardOptions } from './forwardDialog.js';
-import { detectIntent, isNo } from './intents.js';
+import { detectIntent, fold } from './intents.js';
 import { withButtons } from './replies.js';
 import { emptyConversation } from './state.js';
 import { HANDOFF_BUTTON } from './topics.js';
@@ -10,6 +10,9 @@ import { HANDOFF_BUTTON } from './topics.js';
 export const FEEDBACK_DIALOG = 'feedbackDialog';
 const REASON_PROMPT = 'feedbackReasonPrompt';
 const SKIP = 'Bỏ qua';
+/** Declining to give a reason; "không đúng…" or "không có số tiền" is a reason, not a refusal. */
+const NO_REASON =
+  /^(khong|ko|k|no|thoi|khoi|bo qua|de sau|khong can|khong can dau|khong co gi|khong sao)( a| nhe| nha| ban)?$/;
 
 /** 👍/👎 on the last answer; 👎 asks for an optional reason. Stored with the answer and its sources. */
 export class FeedbackDialog extends ComponentDialog {
@@ -61,7 +64,7 @@ export class FeedbackDialog extends ComponentDialog {
       const options: ForwardOptions = { question: convo.lastAnswer?.question, reason: 'not_answered' };
       return step.replaceDialog(FORWARD_DIALOG, options);
     }
-    if (!text || text === SKIP || isNo(text)) {
+    if (!text || text === SKIP || NO_REASON.test(fold(text))) {
       await step.context.sendActivity('Dạ, cảm ơn bạn.');
       return step.endDialog();
     }

@@ -102,6 +102,11 @@ export class ForwardDialog extends ComponentDialog {
       );
       return step.endDialog({ forwarded: false });
     }
+    // Forwarded: a later "gặp người thật" must not send the same question to the team again.
+    if (convo.lastUnanswered) {
+      convo.lastUnanswered = undefined;
+      await this.services.conversationData.set(step.context, convo);
+    }
     const where = commune ? ` ${commune}` : '';
     await step.context.sendActivity(
       `Mình đã chuyển câu hỏi của bạn tới Tổ công nghệ số cộng đồng${where}. Khi các thành viên trả lời, câu trả lời sẽ hiện ngay trong cuộc trò chuyện này. Trong lúc chờ, bạn vẫn có thể hỏi mình việc khác.`,

@@ -87,11 +87,21 @@ export async function answerInContext(
   question: string,
   convo: ConversationData,
 ): Promise<Answer> {
-  const recent = convo.lastAnswer && Date.now() - Date.parse(convo.lastAnswer.at) < FOLLOW_UP_WINDOW_MS;
-  const previous = recent || convo.lastQuestion ? convo.lastQuestion : undefined;
+  // Without an answer to date it (the last question went unanswered), the question is this session's.
+  const recent = !convo.lastAnswer || Date.now() - Date.parse(convo.lastAnswer.at) < FOLLOW_UP_WINDOW_MS;
+  const previous = recent ? convo.lastQuestion : undefined;
   if (previous && looksLikeFollowUp(question)) {
     const inContext = await services.answers.answer({ question, previousQuestion: previous });
-    if (inContext.answered) return inContext;
+    // The previous question's words can outweigh the new ones ("còn lệ phí thì sao?"): an answer
+    // that repeats the passage just shown does not answer the follow-up, so try it on its own.
+    const repeats =
+      Boolean(convo.lastAnswer?.chunkId) &&
+      inContext.retrieval.hits[0]?.chunk.id === convo.lastAnswer?.chunkId;
+    if (inContext.answered && !repeats) return inContext;
+    if (inContext.answered) {
+      const alone = await services.answers.answer({ question });
+      return alone.answered ? alone : inContext;
+    }
   }
   return services.answers.answer({ question });
 }
@@ -105,7 +115,11 @@ export async function sendAnswer(
   convo: ConversationData,
 ): Promise<void> {
   const best = answer.retrieval.hits[0];
-  const flow = best ? services.flows.relatedTo(best.chunk.docId) : undefined;
+  // An FAQ entry offers the flow of the guide it condenses.
+  const flow = best
+    ? (services.flows.relatedTo(best.chunk.docId) ??
+      (best.chunk.source ? services.flows.relatedTo(best.chunk.source) : undefined))
+    : undefined;
   const buttons: string[] = [...FEEDBACK_BUTTONS];
   if (flow) buttons.push(`${FLOW_BUTTON_PREFIX}${flow.title}`);
   buttons.push(HANDOFF_BUTTON);

@@ -5,9 +5,13 @@ import { createAssistant, type Assistant } from './assistant.js';
 import { createAdapter } from './bot/adapter.js';
 import { TurnTracker } from './bot/turnTracker.js';
 import { registerMessagesRoute } from './channels/botframework/messagesRoute.js';
+import type { Channel } from './channels/channel.js';
+import { createDirectLineChannel, type DirectLineChannel } from './channels/directline/index.js';
+import { createZaloChannel, registerZaloDisabled } from './channels/zalo/index.js';
 import type { Config } from './config.js';
-import { registerHealthRoutes } from './http/healthRoutes.js';
+import { registerHealthRoutes, type ReadinessCheck } from './http/healthRoutes.js';
 import { createHttpServer } from './http/server.js';
+import { registerWebChatRoutes } from './web/webchatRoutes.js';
 import type { Logger } from './logger.js';
 import { isWritable } from './storage/database.js';
 
@@ -15,6 +19,9 @@ export interface App {
   server: restify.Server;
   adapter: CloudAdapter;
   assistant: Assistant;
+  /** Channels beside /api/messages, by the activity channelIds they serve. */
+  channels: Channel[];
+  directLine: DirectLineChannel;
   /** Listens, then loads (or builds) the knowledge index. Resolves with the bound port. */
   start(): Promise<number>;
   /** Only listens (liveness up, readiness 503 until `loadKnowledge`). */
@@ -33,7 +40,7 @@ export function createApp(config: Config, logger: Logger): App {
   const adapter = createAdapter(config, logger, assistant.conversationState);
 
   const server = createHttpServer({ logger, maxBodyBytes: 256 * 1024 });
-  registerHealthRoutes(server, [
+  const readiness: ReadinessCheck[] = [
     {
       name: 'knowledge',
       check: () => {
@@ -46,8 +53,38 @@ export function createApp(config: Config, logger: Logger): App {
       check: () =>
         isWritable(db) ? { ok: true } : { ok: false, reason: 'the SQLite store is not writable' },
     },
+  ];
+  const trackedBot = { run: (context: TurnContext) => turns.track(bot.run(context)) };
+  registerMessagesRoute(server, adapter, trackedBot);
+
+  const directLine = createDirectLineChannel({
+    config,
+    db,
+    bot: trackedBot,
+    conversationState: assistant.conversationState,
+    logger,
+  });
+  const channels: Channel[] = [directLine];
+  if (config.zalo) {
+    channels.push(
+      createZaloChannel({
+        config: config.zalo,
+        db,
+        bot: trackedBot,
+        logger,
+        conversationState: assistant.conversationState,
+      }),
+    );
+  } else {
+    registerZaloDisabled(server);
+  }
+  for (const channel of channels) channel.register(server);
+  registerWebChatRoutes(server, config);
+
+  registerHealthRoutes(server, [
+    ...readiness,
+    ...channels.flatMap((c) => (c.readiness ? [c.readiness] : [])),
   ]);
-  registerMessagesRoute(server, adapter, { run: (context: TurnContext) => turns.track(bot.run(context)) });
 
   let stopped = false;
   const listen = async () => {
@@ -56,6 +93,8 @@ export function createApp(config: Config, logger: Logger): App {
       server.listen(config.port, config.host, () => resolve());
     });
     const port = (server.address() as AddressInfo).port;
+    if (!config.zalo) logger.info('Zalo channel is off (ZALO_APP_ID not set)');
+    for (const channel of channels) await channel.start?.();
     if (!config.botAuth.enabled) {
       logger.warn(
         'MicrosoftAppId is not set: /api/messages accepts unauthenticated requests (local use only)',
@@ -80,6 +119,8 @@ export function createApp(config: Config, logger: Logger): App {
     server,
     adapter,
     assistant,
+    channels,
+    directLine,
     listen,
     loadKnowledge,
     async start() {
@@ -93,6 +134,7 @@ export function createApp(config: Config, logger: Logger): App {
       knowledge.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       const left = await turns.drain(config.shutdownTimeoutMs);
+      for (const channel of channels) await channel.stop();
       if (left) logger.warn({ left }, 'shutdown: turns still running after the time bound');
       db.close();
       logger.info('stopped');

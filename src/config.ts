@@ -44,6 +44,25 @@ const schema = z.object({
   MAX_MESSAGE_CHARS: int(2000, 50, 100_000),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 120_000),
   BRAND_NAME: z.preprocess(emptyToUndefined, z.string().max(80).default('Trợ lý Công dân số')),
+  BRAND_LOGO_URL: optionalString,
+  BRAND_PRIMARY_COLOR: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^#[0-9a-fA-F]{6}$/, 'a colour such as #0b5fa5')
+      .default('#0b5fa5'),
+  ),
+  PUBLIC_URL: url,
+  WEBCHAT_ORIGINS: optionalString,
+  DIRECTLINE_TOKEN_SECRET: optionalString,
+  DIRECTLINE_TOKEN_TTL_SECONDS: int(3600, 60, 30 * 24 * 3600),
+  ZALO_APP_ID: optionalString,
+  ZALO_APP_SECRET: optionalString,
+  ZALO_OA_SECRET_KEY: optionalString,
+  ZALO_ACCESS_TOKEN: optionalString,
+  ZALO_REFRESH_TOKEN: optionalString,
+  ZALO_API_BASE: z.preprocess(emptyToUndefined, z.string().url().default('https://openapi.zalo.me')),
+  ZALO_OAUTH_BASE: z.preprocess(emptyToUndefined, z.string().url().default('https://oauth.zaloapp.com')),
 });
 
 export interface Config {
@@ -66,6 +85,29 @@ export interface Config {
   maxMessageChars: number;
   shutdownTimeoutMs: number;
   brandName: string;
+  webchat: {
+    logoUrl?: string;
+    primaryColor: string;
+    /** Origins allowed to call the Direct Line API from a browser (CORS); same-origin always works. */
+    allowedOrigins: string[];
+    /** Public base URL (for stream URLs behind a proxy); derived from the request when unset. */
+    publicUrl?: string;
+  };
+  directLine: {
+    /** HMAC secret for tokens; generated and persisted in the store on first start when unset. */
+    tokenSecret?: string;
+    tokenTtlSeconds: number;
+  };
+  /** Set when the Zalo Official Account channel is configured (app id and OA secret key). */
+  zalo?: {
+    appId: string;
+    appSecret?: string;
+    oaSecretKey: string;
+    accessToken?: string;
+    refreshToken?: string;
+    apiBase: string;
+    oauthBase: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -112,6 +154,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (e.MicrosoftAppType === 'SingleTenant' && e.MicrosoftAppId && !e.MicrosoftAppTenantId) {
     problems.push('MicrosoftAppTenantId is required when MicrosoftAppType=SingleTenant');
   }
+  if (Boolean(e.ZALO_APP_ID) !== Boolean(e.ZALO_OA_SECRET_KEY)) {
+    problems.push('ZALO_APP_ID and ZALO_OA_SECRET_KEY must be set together to turn on the Zalo channel');
+  }
+  if (e.ZALO_APP_ID && !e.ZALO_ACCESS_TOKEN && !e.ZALO_REFRESH_TOKEN) {
+    problems.push('ZALO_ACCESS_TOKEN or ZALO_REFRESH_TOKEN is required when ZALO_APP_ID is set');
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const llmConfigured = Boolean(e.OPENAI_API_KEY || e.OPENAI_BASE_URL);
@@ -142,5 +190,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     maxMessageChars: e.MAX_MESSAGE_CHARS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     brandName: e.BRAND_NAME,
+    webchat: {
+      logoUrl: e.BRAND_LOGO_URL,
+      primaryColor: e.BRAND_PRIMARY_COLOR,
+      allowedOrigins: (e.WEBCHAT_ORIGINS ?? '')
+        .split(',')
+        .map((o) => o.trim().replace(/\/$/, ''))
+        .filter(Boolean),
+      publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
+    },
+    directLine: { tokenSecret: e.DIRECTLINE_TOKEN_SECRET, tokenTtlSeconds: e.DIRECTLINE_TOKEN_TTL_SECONDS },
+    zalo:
+      e.ZALO_APP_ID && e.ZALO_OA_SECRET_KEY
+        ? {
+            appId: e.ZALO_APP_ID,
+            appSecret: e.ZALO_APP_SECRET,
+            oaSecretKey: e.ZALO_OA_SECRET_KEY,
+            accessToken: e.ZALO_ACCESS_TOKEN,
+            refreshToken: e.ZALO_REFRESH_TOKEN,
+            apiBase: e.ZALO_API_BASE.replace(/\/$/, ''),
+            oauthBase: e.ZALO_OAUTH_BASE.replace(/\/$/, ''),
+          }
+        : undefined,
   };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
+import { PII_PLACEHOLDERS } from '../privacy/redact.js';
 import { CONFIDENCE } from '../retrieval/confidence.js';
 import type { RetrievalResult, Retriever } from '../retrieval/types.js';
 import { composeExtractive, formatSources, toSource } from './extractive.js';
@@ -37,6 +38,21 @@ export interface QuestionRewriter {
   rewrite(question: string, previousQuestion: string, signal: AbortSignal): Promise<string>;
 }
 
+const PLACEHOLDERS = new RegExp(
+  Object.values(PII_PLACEHOLDERS)
+    .map((p) => p.replace(/[[\]]/g, '\\$&'))
+    .join('|'),
+  'g',
+);
+
+/**
+ * Personal data was replaced by placeholders before the question got here ("gọi tôi số [số điện
+ * thoại]"); the placeholder's words are not what the citizen asked about and must not be searched.
+ */
+function withoutPlaceholders(text: string): string {
+  return text.replace(PLACEHOLDERS, ' ').replace(/\s+/g, ' ').trim();
+}
+
 export const NOT_ANSWERED_TEXT =
   'Mình chưa có thông tin chính xác về câu hỏi này nên không dám trả lời sai cho bạn.';
 
@@ -52,9 +68,9 @@ export class AnswerService {
   }
 
   async answer(request: AnswerRequest): Promise<Answer> {
-    const query = request.previousQuestion
-      ? await this.standalone(request.question, request.previousQuestion)
-      : request.question;
+    const question = withoutPlaceholders(request.question);
+    const previous = request.previousQuestion && withoutPlaceholders(request.previousQuestion);
+    const query = previous ? await this.standalone(question, previous) : question;
     const retrieval = await this.options.retriever.retrieve(query, { k: 5 });
     const id = randomUUID();
     const best = retrieval.hits[0];
@@ -79,7 +95,7 @@ export class AnswerService {
     if (this.options.generator) {
       try {
         const generated = await this.withTimeout((signal) =>
-          this.options.generator!.generate(request.question, retrieval, signal),
+          this.options.generator!.generate(question, retrieval, signal),
         );
         if (!generated) {
           return {

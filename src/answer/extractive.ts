@@ -51,7 +51,11 @@ export function formatSources(sources: readonly AnswerSource[]): string {
   const seen = new Set<string>();
   const parts: string[] = [];
   for (const s of sources) {
-    const label = s.section && s.section !== s.title ? `${s.title}, mục "${s.section}"` : s.title;
+    const label = s.file.startsWith('faq/')
+      ? `Hỏi đáp "${s.title}"`
+      : s.section && s.section !== s.title
+        ? `${s.title}, mục "${s.section}"`
+        : s.title;
     if (seen.has(label)) continue;
     seen.add(label);
     parts.push(label);

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { RetrievalResult } from '../retrieval/types.js';
 import type { GroundedGenerator, QuestionRewriter } from './answerService.js';
 import { toSource } from './extractive.js';
+import { markdownToChatText, truncateForPhone } from './plainText.js';
 import type { AnswerSource } from './types.js';
 
 /** What the model must answer when the passages do not contain the answer. */
@@ -62,10 +63,8 @@ export class GroundedModel implements GroundedGenerator, QuestionRewriter {
       (i) => hits[i],
     );
     const used = cited.length ? cited.map((i) => hits[i]!) : hits.slice(0, 1);
-    const body = trimmed
-      .replace(/\s*\[\d+\]/g, '')
-      .replace(/\*\*/g, '')
-      .slice(0, this.maxChars * 2);
+    // Models write Markdown and run long despite the instructions: clean and cut it for a phone.
+    const body = truncateForPhone(markdownToChatText(trimmed.replace(/\s*\[\d+\]/g, '')), this.maxChars).text;
     return { body, sources: used.map(toSource) };
   }
 

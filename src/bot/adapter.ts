@@ -1,5 +1,6 @@
 import {
   CloudAdapter,
+  type BotAdapter,
   ConfigurationBotFrameworkAuthentication,
   type ConversationState,
   type TurnContext,
@@ -26,6 +27,19 @@ export function createAdapter(
     MicrosoftAppTenantId: config.botAuth.tenantId ?? '',
   });
   const adapter = new CloudAdapter(auth);
+  handleTurnErrors(adapter, logger, conversationState);
+  return adapter;
+}
+
+/**
+ * onTurnError for every adapter: log the error with its stack, tell the citizen politely, and
+ * clear a dialog stack the error may have left broken.
+ */
+export function handleTurnErrors(
+  adapter: BotAdapter,
+  logger: Logger,
+  conversationState: ConversationState,
+): void {
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
     const a = context.activity;
     logger.error(
@@ -42,5 +56,4 @@ export function createAdapter(
       .delete(context)
       .catch((err: unknown) => logger.error({ err }, 'could not clear conversation state'));
   };
-  return adapter;
 }

@@ -6,6 +6,11 @@ declare module 'restify' {
   interface Request {
     /** Logger bound to this request's id. */
     logger?: Logger;
+    /**
+     * The request body exactly as received, before any decoding (restify's `rawBody` is a decoded
+     * string). Set once the body has been read; used to verify webhook signatures (Zalo).
+     */
+    rawBodyBytes?: Buffer;
   }
 }
 
@@ -28,7 +33,12 @@ export function createHttpServer({ logger, maxBodyBytes }: HttpServerOptions): r
     return next();
   });
   server.use(restify.plugins.queryParser({ mapParams: false }));
-  server.use(restify.plugins.bodyParser({ maxBodySize: maxBodyBytes, mapParams: false, mapFiles: false }));
+  const [readBody, parseBody] = restify.plugins.bodyParser({
+    maxBodySize: maxBodyBytes,
+    mapParams: false,
+    mapFiles: false,
+  });
+  server.use(keepRawBodyBytes(readBody!, maxBodyBytes), parseBody!);
 
   server.on('after', (req: restify.Request, res: restify.Response) => {
     const quiet = req.url === '/healthz' || req.url === '/readyz';
@@ -60,6 +70,35 @@ export function createHttpServer({ logger, maxBodyBytes }: HttpServerOptions): r
     },
   );
   return server;
+}
+
+/**
+ * Wraps restify's body reader to also keep the exact body bytes on `req.rawBodyBytes`. The tap is
+ * attached in the same tick as the reader's own 'data' listener (restify runs each handler in its
+ * own tick, so a separate handler would let the stream start flowing before the reader listens).
+ */
+function keepRawBodyBytes(readBody: restify.RequestHandler, maxBodyBytes: number): restify.RequestHandler {
+  return (req, res, next) => {
+    const type = req.contentType();
+    // The cases restify's reader leaves the stream unread (and the gzip case it decodes).
+    const unread =
+      (req.getContentLength() === 0 && !req.isChunked()) ||
+      type === 'multipart/form-data' ||
+      type === 'application/octet-stream' ||
+      req.headers['content-encoding'] !== undefined;
+    if (!unread) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= maxBodyBytes) chunks.push(chunk);
+      });
+      req.once('end', () => {
+        if (size <= maxBodyBytes) req.rawBodyBytes = Buffer.concat(chunks);
+      });
+    }
+    return readBody(req, res, next);
+  };
 }
 
 function errorCode(status: number, err: Error): string {

@@ -96,12 +96,18 @@ export class HybridRetriever implements Retriever {
     });
   }
 
-  /** The chunk after `id` in the same document, for "bước tiếp theo?". */
+  /**
+   * The chunk after `id` in the same document, for "bước tiếp theo?". An FAQ entry is one short
+   * passage that condenses a guide: what comes after it is that guide, from its start.
+   */
   nextChunk(id: string): IndexedChunk | undefined {
     const i = this.byId.get(id);
     if (i === undefined) return undefined;
+    const chunk = this.chunks[i]!;
     const next = this.chunks[i + 1];
-    return next && next.docId === this.chunks[i]!.docId ? next : undefined;
+    if (next && next.docId === chunk.docId) return next;
+    if (chunk.kind === 'faq' && chunk.source) return this.chunks.find((c) => c.docId === chunk.source);
+    return undefined;
   }
 
   chunkById(id: string): IndexedChunk | undefined {
@@ -136,7 +142,11 @@ export class HybridRetriever implements Retriever {
     fuse('faq', faq);
 
     const faqTop = faq[0];
-    const strongFaq = faqTop && faqTop.score >= FUSION.faqStrong ? faqTop : undefined;
+    // A strong FAQ match wins; when several FAQ entries match strongly, all legs decide between them.
+    const fusedScore = (h: LegHit) => fused.get(this.byId.get(h.chunkId)!)?.score ?? 0;
+    const strongFaq = faq
+      .filter((h) => h.score >= FUSION.faqStrong)
+      .sort((a, b) => fusedScore(b) - fusedScore(a) || b.score - a.score)[0];
     const ordered = [...fused.entries()].sort((a, b) => {
       if (strongFaq) {
         const fa = this.chunks[a[0]]!.id === strongFaq.chunkId ? 1 : 0;
@@ -160,7 +170,7 @@ export class HybridRetriever implements Retriever {
     const signals = {
       coverage: top === undefined ? 0 : this.coverage(normalized, expansion.expansions, top),
       vectorSimilarity: vectorTop,
-      faqSimilarity: strongFaq && topId === strongFaq.chunkId ? faqSimilarity : 0,
+      faqSimilarity: strongFaq && topId === strongFaq.chunkId ? strongFaq.score : 0,
       faqBest: faqSimilarity,
       agreement: topDoc !== undefined && inTop3(lexical) && inTop3(vector) ? 1 : 0,
     };

@@ -133,7 +133,8 @@ export async function buildIndex(options: BuildOptions): Promise<IndexManifest> 
     ? await options.embeddings.embedDocuments(missing.map((h) => textsByHash.get(h)!))
     : [];
   missing.forEach((h, i) => cache.set(h, Float32Array.from(fresh[i]!)));
-  const dimensions = cache.values().next().value?.length ?? 0;
+  // From this build's vectors: the cache may also hold an older version's vectors of another embedder.
+  const dimensions = entries.length ? cache.get(entries[0]!.hash)!.length : 0;
 
   const version = versions.newVersionName();
   const dir = versions.dir(version);

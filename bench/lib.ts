@@ -1,0 +1,139 @@
+/**
+ * Small helpers for `npm run bench`: timing, percentiles, result rows, the printed table and the
+ * JSON file. A row is one measured figure with its target and, when there is one, the figure of
+ * a baseline on the same work. Later benchmarks (HTTP load, …) add rows the same way.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+
+export interface Target {
+  /** "<=" when lower is better (latency, time, memory), ">=" when higher is better (throughput). */
+  op: '<=' | '>=';
+  value: number;
+}
+
+export interface BenchRow {
+  metric: string;
+  value: number;
+  unit: string;
+  target?: Target;
+  /** The same figure for the baseline, when one was measured. */
+  baseline?: number;
+  /** Free-form detail: sample size, what the baseline is… */
+  note?: string;
+}
+
+export type RowStatus = 'ok' | 'NOT MET' | '—';
+
+export function status(row: BenchRow): RowStatus {
+  if (!row.target) return '—';
+  const { op, value } = row.target;
+  return (op === '<=' ? row.value <= value : row.value >= value) ? 'ok' : 'NOT MET';
+}
+
+/** value / baseline: below 1 means ours is smaller (faster, when lower is better). */
+export function ratio(row: BenchRow): number | undefined {
+  if (row.baseline === undefined || row.baseline === 0) return undefined;
+  return row.value / row.baseline;
+}
+
+/** Milliseconds elapsed while `fn` runs. */
+export async function timeMs<T>(fn: () => Promise<T> | T): Promise<{ ms: number; result: T }> {
+  const start = performance.now();
+  const result = await fn();
+  return { ms: performance.now() - start, result };
+}
+
+/** Runs `fn` on each input in turn, `rounds` times over, and returns each call's duration in ms. */
+export async function sampleLatencies<I>(
+  inputs: readonly I[],
+  rounds: number,
+  fn: (input: I) => Promise<unknown> | unknown,
+): Promise<number[]> {
+  const out: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const input of inputs) {
+      const start = performance.now();
+      await fn(input);
+      out.push(performance.now() - start);
+    }
+  }
+  return out;
+}
+
+/** Nearest-rank percentile (p in 0..100) of unsorted samples. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (!samples.length) return NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1]!;
+}
+
+/** p50/p95/p99 rows for one set of latency samples, with the baseline's beside them. */
+export function latencyRows(
+  name: string,
+  samples: readonly number[],
+  baseline: readonly number[] | undefined,
+  targets: Partial<Record<'p50' | 'p95' | 'p99', number>>,
+  note?: string,
+): BenchRow[] {
+  return (['p50', 'p95', 'p99'] as const).map((p) => {
+    const q = Number(p.slice(1));
+    return {
+      metric: `${name} ${p}`,
+      value: percentile(samples, q),
+      unit: 'ms',
+      target: targets[p] === undefined ? undefined : { op: '<=', value: targets[p] },
+      baseline: baseline ? percentile(baseline, q) : undefined,
+      note,
+    };
+  });
+}
+
+const fmt = (n: number | undefined, unit = '') => {
+  if (n === undefined || Number.isNaN(n)) return '—';
+  const digits = Math.abs(n) >= 100 ? 0 : Math.abs(n) >= 10 ? 1 : Math.abs(n) >= 1 ? 2 : 3;
+  return `${n.toFixed(digits)}${unit ? ` ${unit}` : ''}`;
+};
+
+/** The rows as an aligned text table. */
+export function formatTable(rows: readonly BenchRow[]): string {
+  const header = ['metric', 'value', 'target', 'status', 'baseline', 'ratio'];
+  const lines = rows.map((r) => {
+    const x = ratio(r);
+    return [
+      r.metric,
+      fmt(r.value, r.unit),
+      r.target ? `${r.target.op} ${fmt(r.target.value, r.unit)}` : '—',
+      status(r),
+      r.baseline === undefined ? '—' : fmt(r.baseline, r.unit),
+      x === undefined ? '—' : `${x.toFixed(x < 0.1 ? 3 : 2)}×`,
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const row = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [row(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(row)].join('\n');
+}
+
+/** The machine the figures were measured on. */
+export function environment() {
+  return {
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cpus: os.cpus().length,
+    memoryGb: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+  };
+}
+
+export function writeResults(file: string, meta: Record<string, unknown>, rows: readonly BenchRow[]): void {
+  const out = {
+    ...meta,
+    environment: environment(),
+    rows: rows.map((r) => ({ ...r, status: status(r), ratio: ratio(r) })),
+  };
+  fs.writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+}
+
+export const rssMb = () => process.memoryUsage().rss / 1024 ** 2;

@@ -1,0 +1,198 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NOT_ANSWERED_TEXT } from '../../src/answer/answerService.js';
+import { SCAM_SAFETY_STEPS } from '../../dialogs/qnaDialog.js';
+import { startTestAssistant, TestChat, type TestAssistant } from '../helpers/botChat.js';
+
+let bot: TestAssistant;
+beforeAll(async () => {
+  bot = await startTestAssistant();
+});
+afterAll(() => bot?.close());
+
+const chat = (userId?: string) => new TestChat(bot.assistant, userId);
+const sourcesLine = (text: string) => text.split('\n').find((l) => l.startsWith('Nguồn: ')) ?? '';
+const UNKNOWN = 'thủ tục nhận nuôi chó mèo ở nước ngoài thế nào';
+
+describe('answers', () => {
+  it('answers a question with its source and the feedback buttons', async () => {
+    const replies = await chat().say('làm sao kích hoạt tài khoản VNeID mức 2');
+    expect(replies).toHaveLength(1);
+    const [answer] = replies;
+    expect(answer!.text).toMatch(/kích hoạt/i);
+    expect(answer!.text).toMatch(/\n\nNguồn: .+/);
+    expect(sourcesLine(answer!.text)).toMatch(/VNeID mức 2/);
+    expect(answer!.text).not.toMatch(/\*\*|^#/m);
+    expect(answer!.buttons).toEqual([
+      '👍 Hữu ích',
+      '👎 Chưa hữu ích',
+      'Hướng dẫn từng bước: Kích hoạt tài khoản VNeID mức 2',
+      'Gặp tổ công nghệ số',
+    ]);
+  });
+
+  it('answers the same question typed without diacritics from the same source', async () => {
+    const [accented] = await chat().say('làm sao kích hoạt tài khoản VNeID mức 2');
+    const [plain] = await chat().say('lam sao kich hoat tai khoan vneid muc 2');
+    expect(sourcesLine(plain!.text)).toBe(sourcesLine(accented!.text));
+  });
+
+  it('answers a follow-up in the context of the previous question', async () => {
+    const c = chat();
+    const [first] = await c.say('cách nộp hồ sơ trực tuyến');
+    expect(sourcesLine(first!.text)).toMatch(/[Nn]ộp hồ sơ trực tuyến/);
+    expect(sourcesLine(first!.text)).not.toMatch(/lệ phí/);
+
+    const [followUp] = await c.say('còn lệ phí thì sao?');
+    expect(sourcesLine(followUp!.text)).toMatch(/lệ phí/);
+    expect(followUp!.text).toMatch(/thanh toán/i);
+    expect(followUp!.text).not.toBe(first!.text);
+  });
+
+  it('shows the next part of the guide on "bước tiếp theo"', async () => {
+    const c = chat();
+    const [first] = await c.say('cách chụp ảnh và scan giấy tờ để nộp hồ sơ trực tuyến');
+    const [next] = await c.say('bước tiếp theo');
+    expect(next!.text).toMatch(/\n\nNguồn: .+/);
+    expect(next!.text).not.toBe(first!.text);
+  });
+
+  it('leads with the safety steps when the citizen was scammed', async () => {
+    const [reply] = await chat().say('tôi vừa bị lừa đảo chuyển tiền phải làm gì');
+    expect(reply!.text.startsWith(SCAM_SAFETY_STEPS)).toBe(true);
+    expect(reply!.text).toMatch(/113/);
+    expect(reply!.text).toMatch(/\n\nNguồn: .+/);
+  });
+});
+
+describe('feedback', () => {
+  it('stores 👍 for the last answer, with its question and sources', async () => {
+    const c = chat('feedback-up');
+    const [answer] = await c.say('quên mật khẩu VNeID phải làm sao');
+    const [thanks] = await c.say('👍 Hữu ích');
+    expect(thanks!.text).toMatch(/Cảm ơn bạn đã phản hồi/);
+
+    const rows = (await bot.assistant.feedback.list()).filter((f) => f.conversationId === c.conversationId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      helpful: true,
+      question: 'quên mật khẩu VNeID phải làm sao',
+      channel: 'test',
+    });
+    expect(rows[0]!.reason).toBeUndefined();
+    expect(sourcesLine(answer!.text)).toContain(rows[0]!.sources[0]!.title);
+  });
+
+  it('stores 👎 with the reason the citizen gives, redacted', async () => {
+    const c = chat('feedback-down');
+    await c.say('chuyển khoản nhầm tài khoản thì làm sao');
+    const [askReason] = await c.say('👎 Chưa hữu ích');
+    expect(askReason!.text).toMatch(/chưa đúng hay chưa đủ ở chỗ nào/);
+    expect(askReason!.buttons).toEqual(['Bỏ qua', 'Gặp tổ công nghệ số']);
+    const [thanks] = await c.say('chưa nói gọi số nào, số của tôi là 0912345678');
+    expect(thanks!.text).toMatch(/đã ghi nhận góp ý/);
+
+    const rows = (await bot.assistant.feedback.list()).filter((f) => f.conversationId === c.conversationId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.helpful).toBe(false);
+    expect(rows[0]!.question).toBe('chuyển khoản nhầm tài khoản thì làm sao');
+    expect(rows[0]!.reason).toMatch(/^chưa nói gọi số nào/);
+    expect(rows[0]!.reason).not.toContain('0912345678');
+  });
+
+  it('stores 👎 without a reason when the citizen skips it', async () => {
+    const c = chat('feedback-skip');
+    await c.say('VietQR là gì');
+    await c.say('👎');
+    const [ok] = await c.say('Bỏ qua');
+    expect(ok!.text).toMatch(/cảm ơn bạn/i);
+    const rows = (await bot.assistant.feedback.list()).filter((f) => f.conversationId === c.conversationId);
+    expect(rows.map((r) => [r.helpful, r.reason])).toEqual([[false, undefined]]);
+  });
+
+  it('keeps a reason that starts with "không" and takes a bare "không" as no reason', async () => {
+    const c = chat('feedback-khong');
+    await c.say('mobile money là gì');
+    await c.say('👎');
+    const [noted] = await c.say('không đúng với nhà mạng của tôi');
+    expect(noted!.text).toMatch(/đã ghi nhận góp ý/);
+    await c.say('👎');
+    const [skipped] = await c.say('không');
+    expect(skipped!.text).toMatch(/cảm ơn bạn/i);
+    const rows = (await bot.assistant.feedback.list()).filter((f) => f.conversationId === c.conversationId);
+    expect(rows.map((r) => r.reason)).toEqual(['không đúng với nhà mạng của tôi', undefined]);
+  });
+
+  it('stores nothing for 👍 before any answer', async () => {
+    const c = chat('feedback-none');
+    const [reply] = await c.say('👍');
+    expect(reply!.text).toMatch(/Bạn cứ gõ câu hỏi/);
+    expect(
+      (await bot.assistant.feedback.list()).filter((f) => f.conversationId === c.conversationId),
+    ).toEqual([]);
+  });
+});
+
+describe('a question the assistant cannot answer', () => {
+  it('is forwarded to the commune team when the citizen agrees, with the commune and redacted text', async () => {
+    const c = chat('forward-user');
+    const [offer] = await c.say(`${UNKNOWN}, gọi tôi số 0912345678`);
+    expect(offer!.text.startsWith(NOT_ANSWERED_TEXT)).toBe(true);
+    expect(offer!.text).not.toMatch(/Nguồn:/);
+    expect(offer!.buttons).toEqual(['Có, chuyển giúp mình', 'Không cần']);
+
+    const [communePrompt] = await c.say('Có, chuyển giúp mình');
+    expect(communePrompt!.text).toMatch(/xã\/phường nào/);
+    // Nothing is stored, nor promised, before the commune is known.
+    expect((await bot.assistant.unanswered.list()).filter((q) => q.userId === 'forward-user')).toEqual([]);
+
+    const [forwarded] = await c.say('phường Vị Thanh, Hậu Giang');
+    expect(forwarded!.text).toMatch(
+      /^Mình đã chuyển câu hỏi của bạn tới Tổ công nghệ số cộng đồng phường Vị Thanh/,
+    );
+
+    const stored = (await bot.assistant.unanswered.list()).filter((q) => q.userId === 'forward-user');
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({
+      commune: 'phường Vị Thanh, Hậu Giang',
+      reason: 'not_answered',
+      status: 'open',
+    });
+    expect(stored[0]!.text).toMatch(new RegExp(`^${UNKNOWN}`));
+    expect(stored[0]!.text).not.toContain('0912345678');
+    expect(stored[0]!.confidence).toBeLessThan(0.3);
+    expect(stored[0]!.reference.conversation?.id).toBe(c.conversationId);
+    expect(stored[0]!.transcript?.some((t) => t.from === 'user' && t.text.startsWith(UNKNOWN))).toBe(true);
+
+    // The second forward does not ask for the commune again.
+    await c.say('con bò nhà tôi bị lạc mất rồi thì báo ai');
+    const [again] = await c.say('có');
+    expect(again!.text).toMatch(
+      /^Mình đã chuyển câu hỏi của bạn tới Tổ công nghệ số cộng đồng phường Vị Thanh/,
+    );
+    const both = (await bot.assistant.unanswered.list()).filter((q) => q.userId === 'forward-user');
+    expect(both).toHaveLength(2);
+
+    // Asking for a person afterwards does not send the same question to the team a third time.
+    const handoff = await c.say('gặp nhân viên');
+    expect(handoff.at(-1)!.text).toMatch(/Bạn muốn hỏi Tổ công nghệ số cộng đồng điều gì/);
+    expect((await bot.assistant.unanswered.list()).filter((q) => q.userId === 'forward-user')).toHaveLength(
+      2,
+    );
+  });
+
+  it('is not forwarded when the citizen declines', async () => {
+    const c = chat('decline-user');
+    await c.say(UNKNOWN);
+    const [reply] = await c.say('Không cần');
+    expect(reply!.text).toMatch(/hỏi mình câu khác/);
+    expect((await bot.assistant.unanswered.list()).filter((q) => q.userId === 'decline-user')).toEqual([]);
+  });
+
+  it('takes a new question typed instead of yes/no as a new question', async () => {
+    const c = chat('reroute-user');
+    await c.say(UNKNOWN);
+    const [answer] = await c.say('quên mật khẩu VNeID phải làm sao');
+    expect(answer!.text).toMatch(/\n\nNguồn: .+/);
+    expect((await bot.assistant.unanswered.list()).filter((q) => q.userId === 'reroute-user')).toEqual([]);
+  });
+});
