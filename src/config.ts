@@ -56,6 +56,10 @@ const schema = z.object({
   WEBCHAT_ORIGINS: optionalString,
   DIRECTLINE_TOKEN_SECRET: optionalString,
   DIRECTLINE_TOKEN_TTL_SECONDS: int(3600, 60, 30 * 24 * 3600),
+  ADMIN_TOKEN: optionalString,
+  RETENTION_DAYS: int(90, 1, 3650),
+  STALE_AFTER_MINUTES: int(120, 1, 10_080),
+  TAKEOVER_IDLE_MINUTES: int(15, 1, 1440),
   ZALO_APP_ID: optionalString,
   ZALO_APP_SECRET: optionalString,
   ZALO_OA_SECRET_KEY: optionalString,
@@ -97,6 +101,16 @@ export interface Config {
     /** HMAC secret for tokens; generated and persisted in the store on first start when unset. */
     tokenSecret?: string;
     tokenTtlSeconds: number;
+  };
+  team: {
+    /** Bootstraps the first ICT admin; compared in constant time, never logged. */
+    adminToken?: string;
+    /** Transcripts of closed questions are deleted after this many days. */
+    retentionDays: number;
+    /** Open questions older than this are flagged on the dashboard. */
+    staleAfterMinutes: number;
+    /** A live takeover hands back to the assistant after this long without a team message. */
+    takeoverIdleMinutes: number;
   };
   /** Set when the Zalo Official Account channel is configured (app id and OA secret key). */
   zalo?: {
@@ -198,6 +212,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         .map((o) => o.trim().replace(/\/$/, ''))
         .filter(Boolean),
       publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
+    },
+    team: {
+      adminToken: e.ADMIN_TOKEN,
+      retentionDays: e.RETENTION_DAYS,
+      staleAfterMinutes: e.STALE_AFTER_MINUTES,
+      takeoverIdleMinutes: e.TAKEOVER_IDLE_MINUTES,
     },
     directLine: { tokenSecret: e.DIRECTLINE_TOKEN_SECRET, tokenTtlSeconds: e.DIRECTLINE_TOKEN_TTL_SECONDS },
     zalo:
