@@ -29,4 +29,24 @@ export default tseslint.config(
       },
     },
   },
+  {
+    files: ['src/web/team/**/*.js'],
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        localStorage: 'readonly',
+        fetch: 'readonly',
+        location: 'readonly',
+        EventSource: 'readonly',
+        URLSearchParams: 'readonly',
+        Blob: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        FormData: 'readonly',
+        console: 'readonly',
+        navigator: 'readonly',
+      },
+    },
+  },
 );

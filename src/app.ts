@@ -11,7 +11,9 @@ import { createZaloChannel, registerZaloDisabled } from './channels/zalo/index.j
 import type { Config } from './config.js';
 import { registerHealthRoutes, type ReadinessCheck } from './http/healthRoutes.js';
 import { createHttpServer } from './http/server.js';
+import { registerTeamDashboardRoutes } from './web/teamRoutes.js';
 import { registerWebChatRoutes } from './web/webchatRoutes.js';
+import { createTeamInbox, type TeamInbox } from './team/index.js';
 import type { Logger } from './logger.js';
 import { isWritable } from './storage/database.js';
 
@@ -22,6 +24,8 @@ export interface App {
   /** Channels beside /api/messages, by the activity channelIds they serve. */
   channels: Channel[];
   directLine: DirectLineChannel;
+  /** The community team's inbox (/api/team). */
+  team: TeamInbox;
   /** Listens, then loads (or builds) the knowledge index. Resolves with the bound port. */
   start(): Promise<number>;
   /** Only listens (liveness up, readiness 503 until `loadKnowledge`). */
@@ -81,6 +85,21 @@ export function createApp(config: Config, logger: Logger): App {
   for (const channel of channels) channel.register(server);
   registerWebChatRoutes(server, config);
 
+  const team = createTeamInbox({
+    config,
+    db,
+    logger,
+    knowledge,
+    channels,
+    adapter,
+    unanswered: assistant.unanswered,
+    feedback: assistant.feedback,
+    knowledgeDir: config.knowledgeDir,
+  });
+  team.register(server);
+  bot.useTakeover(team.takeover);
+  registerTeamDashboardRoutes(server);
+
   registerHealthRoutes(server, [
     ...readiness,
     ...channels.flatMap((c) => (c.readiness ? [c.readiness] : [])),
@@ -121,6 +140,7 @@ export function createApp(config: Config, logger: Logger): App {
     assistant,
     channels,
     directLine,
+    team,
     listen,
     loadKnowledge,
     async start() {
@@ -132,6 +152,7 @@ export function createApp(config: Config, logger: Logger): App {
       if (stopped) return;
       stopped = true;
       knowledge.stop();
+      team.stop(); // ends the dashboards' event streams, or server.close would wait for them
       await new Promise<void>((resolve) => server.close(() => resolve()));
       const left = await turns.drain(config.shutdownTimeoutMs);
       for (const channel of channels) await channel.stop();

@@ -24,6 +24,14 @@ export interface CitizenBotOptions {
   maxMessageChars: number;
   /** False while the knowledge index is loading: the bot then asks the citizen to wait. */
   isReady: () => boolean;
+  /** Live takeover by the community team: the bot stays silent and relays the citizen's messages. */
+  takeover?: TakeoverHook;
+}
+
+/** The part of the team inbox's takeover service the bot uses (src/team/takeover.ts). */
+export interface TakeoverHook {
+  isTakenOver(channelId: string, conversationId: string): boolean;
+  relay(message: { channelId: string; conversationId: string; text: string }): Promise<void>;
 }
 
 export const TOO_LONG_TEXT = (max: number) =>
@@ -60,6 +68,11 @@ export class CitizenBot extends ActivityHandler {
     });
   }
 
+  /** Connects the team inbox's takeover service (created after the bot, with the channels). */
+  useTakeover(takeover: TakeoverHook | undefined): void {
+    this.options.takeover = takeover;
+  }
+
   override async run(context: TurnContext): Promise<void> {
     await super.run(context);
     await this.options.conversationState.saveChanges(context, false);
@@ -92,6 +105,14 @@ export class CitizenBot extends ActivityHandler {
     // From here on only the redacted text exists for the dialogs, the state and the store.
     activity.text = text;
     await this.remember(context, 'user', text);
+    const takeover = this.options.takeover;
+    const conversationId = activity.conversation?.id ?? '';
+    if (takeover?.isTakenOver(activity.channelId, conversationId)) {
+      // A team member is in this conversation: the bot stays silent (only the privacy warning).
+      if (sensitive.length) await context.sendActivity(SENSITIVE_WARNING);
+      await takeover.relay({ channelId: activity.channelId, conversationId, text });
+      return;
+    }
     if (sensitive.length) {
       await context.sendActivity(SENSITIVE_WARNING);
       if (stripPlaceholders(text).length < 8) return;

@@ -45,8 +45,16 @@ interface Row {
 
 /** The embedded implementation of the unanswered-question log (the team inbox reads the same table). */
 export class SqliteUnansweredLog implements UnansweredLog {
+  private readonly listeners = new Set<(q: StoredQuestion) => void>();
+
   constructor(private readonly db: Db) {
     applyMigrations(db, MIGRATIONS);
+  }
+
+  /** Called after each question is durably stored (the team inbox); returns an unsubscribe function. */
+  onLogged(listener: (q: StoredQuestion) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   async log(q: UnansweredQuestion): Promise<StoredQuestion> {
@@ -74,7 +82,15 @@ export class SqliteUnansweredLog implements UnansweredLog {
         now,
         now,
       );
-    return { ...q, id, status: 'open', createdAt: now };
+    const stored: StoredQuestion = { ...q, id, status: 'open', createdAt: now };
+    for (const listener of this.listeners) {
+      try {
+        listener(stored);
+      } catch {
+        // A listener (the inbox's live update) must never undo or block the stored question.
+      }
+    }
+    return stored;
   }
 
   async get(id: string): Promise<StoredQuestion | undefined> {

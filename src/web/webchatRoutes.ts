@@ -6,12 +6,37 @@ import type restify from 'restify';
 import type { Config } from '../config.js';
 
 /** The project root, whether running from src/ (tsx) or dist/src/ (compiled). */
-function projectRoot(): string {
+export function projectRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!fs.existsSync(path.join(dir, 'package.json')) || path.basename(dir) === 'dist')
     dir = path.dirname(dir);
   return dir;
 }
+
+/** Sends an HTML page with a Content-Security-Policy and the usual protective headers. */
+export function sendSecureHtml(
+  res: restify.Response,
+  page: string,
+  csp: string[],
+  frame: 'DENY' | 'SAMEORIGIN',
+): void {
+  res.setHeader('content-security-policy', csp.join('; '));
+  res.setHeader('referrer-policy', 'no-referrer');
+  res.setHeader('x-frame-options', frame);
+  res.setHeader('cache-control', 'no-cache');
+  res.setHeader('content-type', 'text/html; charset=utf-8');
+  res.writeHead(200);
+  res.end(page);
+}
+
+/** A handler streaming one static file. */
+export const serveFile =
+  (file: string, type: string, maxAge: number) => async (_req: restify.Request, res: restify.Response) => {
+    res.setHeader('content-type', type);
+    res.setHeader('cache-control', `public, max-age=${maxAge}`);
+    res.writeHead(200);
+    fs.createReadStream(file).pipe(res);
+  };
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -37,8 +62,9 @@ export function registerWebChatRoutes(
 
   const sendPage = async (req: restify.Request, res: restify.Response) => {
     const host = req.headers.host ?? '';
-    res.setHeader(
-      'content-security-policy',
+    sendSecureHtml(
+      res,
+      page,
       [
         "default-src 'self'",
         "script-src 'self'",
@@ -49,14 +75,9 @@ export function registerWebChatRoutes(
         "frame-ancestors 'self'",
         "base-uri 'none'",
         "form-action 'none'",
-      ].join('; '),
+      ],
+      'SAMEORIGIN',
     );
-    res.setHeader('referrer-policy', 'no-referrer');
-    res.setHeader('x-frame-options', 'SAMEORIGIN');
-    res.setHeader('cache-control', 'no-cache');
-    res.setHeader('content-type', 'text/html; charset=utf-8');
-    res.writeHead(200);
-    res.end(page);
   };
   server.get('/favicon.ico', async (_req, res) => {
     res.writeHead(204);
@@ -65,13 +86,6 @@ export function registerWebChatRoutes(
   server.get('/', sendPage);
   server.get('/webchat', sendPage);
 
-  const serveFile =
-    (file: string, type: string, maxAge: number) => async (_req: restify.Request, res: restify.Response) => {
-      res.setHeader('content-type', type);
-      res.setHeader('cache-control', `public, max-age=${maxAge}`);
-      res.writeHead(200);
-      fs.createReadStream(file).pipe(res);
-    };
   server.get(
     '/webchat/app.js',
     serveFile(path.join(publicDir, 'app.js'), 'application/javascript; charset=utf-8', 300),
