@@ -77,6 +77,7 @@ export function createAssistant(config: Config, logger: Logger): Assistant {
     logger,
     brandName: config.brandName,
     maxMessageChars: config.maxMessageChars,
+    messagesPerMinute: config.chatMessagesPerMinute,
     isReady: () => knowledge.status().ready,
   });
   return { db, knowledge, answers, conversationState, userState, bot, unanswered, feedback, embedderId };

@@ -42,6 +42,7 @@ const schema = z.object({
   LLM_TIMEOUT_MS: int(8000, 100, 120_000),
   ANSWER_MAX_CHARS: int(700, 200, 4000),
   MAX_MESSAGE_CHARS: int(2000, 50, 100_000),
+  CHAT_MESSAGES_PER_MINUTE: int(20, 1, 10_000),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 120_000),
   BRAND_NAME: z.preprocess(emptyToUndefined, z.string().max(80).default('Trợ lý Công dân số')),
   BRAND_LOGO_URL: optionalString,
@@ -87,6 +88,8 @@ export interface Config {
   llm?: { apiKey: string; baseURL?: string; model: string; embeddingModel?: string; timeoutMs: number };
   answerMaxChars: number;
   maxMessageChars: number;
+  /** Messages one user may send per minute; past it the bot asks them to slow down. */
+  chatMessagesPerMinute: number;
   shutdownTimeoutMs: number;
   brandName: string;
   webchat: {
@@ -202,6 +205,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       : undefined,
     answerMaxChars: e.ANSWER_MAX_CHARS,
     maxMessageChars: e.MAX_MESSAGE_CHARS,
+    chatMessagesPerMinute: e.CHAT_MESSAGES_PER_MINUTE,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     brandName: e.BRAND_NAME,
     webchat: {

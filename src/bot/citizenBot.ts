@@ -10,6 +10,7 @@ import type { DialogState } from 'botbuilder-dialogs';
 import type { MainDialog } from '../../dialogs/mainDialog.js';
 import { emptyConversation, TRANSCRIPT_TURNS, type ConversationData } from '../../dialogs/state.js';
 import { welcomeMessage } from '../../dialogs/welcome.js';
+import { RateLimiter } from '../http/rateLimit.js';
 import type { Logger } from '../logger.js';
 import { detectSensitive, redactPii } from '../privacy/redact.js';
 import { toNfc } from '../text/vietnamese.js';
@@ -22,6 +23,8 @@ export interface CitizenBotOptions {
   logger: Logger;
   brandName: string;
   maxMessageChars: number;
+  /** Messages one user may send per minute (default 20); past it the bot asks them to slow down. */
+  messagesPerMinute?: number;
   /** False while the knowledge index is loading: the bot then asks the citizen to wait. */
   isReady: () => boolean;
   /** Live takeover by the community team: the bot stays silent and relays the citizen's messages. */
@@ -36,6 +39,7 @@ export interface TakeoverHook {
 
 export const TOO_LONG_TEXT = (max: number) =>
   `Tin nhắn của bạn dài quá (hơn ${max} ký tự) nên mình chưa đọc được. Bạn gõ ngắn gọn câu hỏi chính giúp mình nhé, ví dụ: "cách đăng ký chữ ký số".`;
+export const TOO_FAST_TEXT = 'Bạn gửi nhanh quá, đợi chút nhé…';
 export const NOT_READY_TEXT = 'Mình đang khởi động, bạn vui lòng gửi lại câu hỏi sau ít giây nhé.';
 export const NON_TEXT_TEXT =
   'Hiện mình chỉ đọc được tin nhắn chữ, chưa xem được hình ảnh, tệp hay nhãn dán. Bạn gõ câu hỏi bằng chữ giúp mình nhé (có dấu hay không dấu đều được).';
@@ -48,10 +52,13 @@ export const SENSITIVE_WARNING =
  */
 export class CitizenBot extends ActivityHandler {
   private readonly dialogState;
+  /** Messages per user (channel + user id) in the current minute. */
+  private readonly userLimiter: RateLimiter;
 
   constructor(private readonly options: CitizenBotOptions) {
     super();
     this.dialogState = options.conversationState.createProperty<DialogState>('DialogState');
+    this.userLimiter = new RateLimiter(options.messagesPerMinute ?? 20, 60_000);
 
     this.onMessage(async (context, next) => {
       await this.handleMessage(context);
@@ -87,8 +94,16 @@ export class CitizenBot extends ActivityHandler {
       conversationId: activity.conversation?.id,
       activityId: activity.id,
     });
-    const raw = toNfc(activity.text ?? '').trim();
+    const raw = toNfc(typeof activity.text === 'string' ? activity.text : '').trim();
     this.recordBotReplies(context);
+
+    // A user flooding the bot gets a polite brake; the dialogs (retrieval, model calls) do not run.
+    const userKey = `${activity.channelId}:${activity.from?.id ?? activity.conversation?.id ?? ''}`;
+    if (!this.userLimiter.take(userKey).ok) {
+      log.info({ userId: activity.from?.id }, 'user over the message rate limit');
+      await context.sendActivity(TOO_FAST_TEXT);
+      return;
+    }
 
     if (!raw) {
       await context.sendActivity(NON_TEXT_TEXT);

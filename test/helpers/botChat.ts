@@ -19,6 +19,8 @@ export async function startTestAssistant(env: Record<string, string> = {}): Prom
     LOG_LEVEL: 'silent',
     DATA_DIR: dataDir,
     KNOWLEDGE_DIR: REAL_KNOWLEDGE_DIR,
+    // Dialog tests send many messages as one TestAdapter user; the per-user limit has its own test.
+    CHAT_MESSAGES_PER_MINUTE: '10000',
     ...env,
   });
   const assistant = createAssistant(config, silentLogger());

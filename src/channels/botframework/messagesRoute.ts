@@ -1,10 +1,15 @@
-import type { CloudAdapter } from 'botbuilder';
-import type { ActivityHandler } from 'botbuilder';
+import type { ActivityHandler, CloudAdapter } from 'botbuilder';
 import type restify from 'restify';
+import { sendError } from '../../http/server.js';
 
 /**
  * Where a Bot Framework activity enters: POST /api/messages (Azure Bot Service, the Emulator,
  * Teams…). Authentication is the adapter's: JWT validation whenever MicrosoftAppId is set.
+ *
+ * The body is checked first (a JSON object with the fields every channel sends, of the right
+ * types), so a malformed activity gets a 400 with a JSON error instead of reaching the adapter,
+ * which would throw (500) or answer with a plain-text body. Any error status the adapter itself
+ * sets is also sent in the JSON error shape.
  */
 export function registerMessagesRoute(
   server: restify.Server,
@@ -12,6 +17,77 @@ export function registerMessagesRoute(
   bot: Pick<ActivityHandler, 'run'>,
 ): void {
   server.post('/api/messages', async (req, res) => {
-    await adapter.process(req, res, (context) => bot.run(context));
+    const problem = activityProblem(req.body);
+    if (problem) return sendError(res, 400, 'BadArgument', problem);
+    await adapter.process(req, jsonErrors(res), (context) => bot.run(context));
   });
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
+
+/** Why `body` is not an activity we can process, or undefined when it is. */
+export function activityProblem(body: unknown): string | undefined {
+  if (!isObject(body)) return 'The body must be an activity object';
+  if (!isNonEmptyString(body.type)) return 'type must be a non-empty string';
+  if (!isNonEmptyString(body.channelId)) return 'channelId must be a non-empty string';
+  if (!isNonEmptyString(body.serviceUrl) || !/^https?:\/\/[^\s/]+/i.test(body.serviceUrl))
+    return 'serviceUrl must be an http(s) URL';
+  if (!isObject(body.conversation) || !isNonEmptyString(body.conversation.id))
+    return 'conversation.id must be a non-empty string';
+  for (const key of ['from', 'recipient'] as const) {
+    const account = body[key];
+    if (account !== undefined && (!isObject(account) || !isNonEmptyString(account.id)))
+      return `${key}.id must be a non-empty string`;
+  }
+  for (const key of ['id', 'text', 'locale', 'name', 'replyToId', 'textFormat'] as const) {
+    if (body[key] !== undefined && body[key] !== null && typeof body[key] !== 'string')
+      return `${key} must be a string`;
+  }
+  for (const key of ['membersAdded', 'membersRemoved', 'attachments', 'entities'] as const) {
+    const list = body[key];
+    if (list !== undefined && list !== null && !Array.isArray(list)) return `${key} must be an array`;
+    if (Array.isArray(list) && !list.every(isObject)) return `${key} must be an array of objects`;
+  }
+  for (const key of ['membersAdded', 'membersRemoved'] as const) {
+    const list = body[key];
+    if (Array.isArray(list) && !list.every((m) => isObject(m) && isNonEmptyString(m.id)))
+      return `${key}[].id must be a non-empty string`;
+  }
+  return undefined;
+}
+
+/**
+ * The response the adapter writes to: 2xx answers pass through; an error status (the adapter's
+ * 401, 405, a 501 for an unhandled invoke, or a 500) is sent as `{ error: { code, message } }`.
+ */
+function jsonErrors(res: restify.Response) {
+  let status = 200;
+  let body: unknown;
+  return {
+    socket: res.socket,
+    header: (name: string, value: unknown) => res.header(name, value),
+    status(code: number) {
+      status = code;
+    },
+    send(b: unknown) {
+      body = b;
+    },
+    end() {
+      if (res.headersSent) return;
+      if (status < 400) {
+        res.status(status);
+        if (body === undefined) res.end();
+        else res.send(body);
+        return;
+      }
+      if (status === 401)
+        return sendError(res, 401, 'Unauthorized', 'A valid Bot Framework token is required');
+      if (status === 405) return sendError(res, 405, 'MethodNotAllowed', 'Only POST is accepted');
+      if (status === 501) return sendError(res, 400, 'NotSupported', 'This activity is not supported');
+      if (status < 500) return sendError(res, status, 'BadArgument', 'The activity was not accepted');
+      return sendError(res, status, 'ServiceError', 'Internal error');
+    },
+  };
 }

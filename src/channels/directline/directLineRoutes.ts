@@ -211,7 +211,10 @@ export function registerDirectLineRoutes(
     }
     if (body.text !== undefined && typeof body.text !== 'string')
       return sendError(res, 400, 'BadArgument', 'text must be a string');
-    if (body.type === ActivityTypes.Typing) return res.json(200, { id: '' });
+    if (body.type === ActivityTypes.Typing) {
+      res.json(200, { id: '' });
+      return;
+    }
     const channelData = isPlainObject(body.channelData) ? body.channelData : {};
     const from = userAccount(claims, body.from?.name);
     // The echo Web Chat waits for: a server id, the client's clientActivityID, a timestamp.
