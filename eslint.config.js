@@ -17,20 +17,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/web/public/**/*.js'],
-    languageOptions: {
-      globals: {
-        window: 'readonly',
-        document: 'readonly',
-        localStorage: 'readonly',
-        fetch: 'readonly',
-        location: 'readonly',
-        crypto: 'readonly',
-      },
-    },
-  },
-  {
-    files: ['src/web/team/**/*.js'],
+    // The browser scripts of the chat page and the team dashboard.
+    files: ['src/web/public/**/*.js', 'src/web/team/**/*.js'],
     languageOptions: {
       globals: {
         window: 'readonly',
@@ -46,6 +34,7 @@ export default tseslint.config(
         FormData: 'readonly',
         console: 'readonly',
         navigator: 'readonly',
+        crypto: 'readonly',
       },
     },
   },

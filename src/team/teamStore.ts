@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ConversationReference } from 'botbuilder';
 import { applyMigrations, type Db } from '../storage/database.js';
+import type { QuestionTableRow } from '../unanswered/sqliteUnansweredLog.js';
 import type { StoredQuestion } from '../unanswered/unansweredLog.js';
 
 /**
@@ -204,22 +205,8 @@ const MIGRATIONS = [
   },
 ];
 
-interface QuestionRow {
-  id: string;
-  text: string;
-  channel: string;
-  conversation_id: string;
-  user_id: string;
-  reference: string;
-  commune: string | null;
-  topic: string | null;
-  reason: string;
-  confidence: number | null;
-  sources: string | null;
-  transcript: string | null;
-  status: QuestionStatus;
-  created_at: string;
-  updated_at: string;
+/** The unanswered log's `questions` row plus the inbox's columns (migration `questions/2`). */
+interface QuestionRow extends QuestionTableRow {
   normalized: string | null;
   group_id: string | null;
   assignee_id: string | null;

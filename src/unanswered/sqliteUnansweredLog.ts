@@ -26,7 +26,8 @@ const MIGRATIONS = [
   },
 ];
 
-interface Row {
+/** A row of the `questions` table as this migration creates it (the team inbox adds columns). */
+export interface QuestionTableRow {
   id: string;
   text: string;
   channel: string;
@@ -41,6 +42,7 @@ interface Row {
   transcript: string | null;
   status: StoredQuestion['status'];
   created_at: string;
+  updated_at: string;
 }
 
 /** The embedded implementation of the unanswered-question log (the team inbox reads the same table). */
@@ -94,19 +96,19 @@ export class SqliteUnansweredLog implements UnansweredLog {
   }
 
   async get(id: string): Promise<StoredQuestion | undefined> {
-    const row = this.db.prepare<[string], Row>('SELECT * FROM questions WHERE id = ?').get(id);
+    const row = this.db.prepare<[string], QuestionTableRow>('SELECT * FROM questions WHERE id = ?').get(id);
     return row ? fromRow(row) : undefined;
   }
 
   async list(limit = 100): Promise<StoredQuestion[]> {
     return this.db
-      .prepare<[number], Row>('SELECT * FROM questions ORDER BY created_at DESC LIMIT ?')
+      .prepare<[number], QuestionTableRow>('SELECT * FROM questions ORDER BY created_at DESC LIMIT ?')
       .all(limit)
       .map(fromRow);
   }
 }
 
-function fromRow(r: Row): StoredQuestion {
+function fromRow(r: QuestionTableRow): StoredQuestion {
   return {
     id: r.id,
     text: r.text,

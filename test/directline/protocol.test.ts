@@ -1,17 +1,9 @@
 import { TurnContext } from 'botbuilder';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DirectLineClient, until } from '../helpers/directLineClient.js';
-import { startApp, tempDataDir, type RunningApp } from '../helpers/testApp.js';
+import { startApp, tempDataDir, appsStoppedAfterEach } from '../helpers/testApp.js';
 
-const running: RunningApp[] = [];
-afterEach(async () => {
-  for (const r of running.splice(0)) await r.stop().catch(() => undefined);
-});
-async function start(env: Record<string, string> = {}) {
-  const r = await startApp(env);
-  running.push(r);
-  return r;
-}
+const start = appsStoppedAfterEach();
 
 describe('Direct Line 3.0', () => {
   it('starts a conversation with a welcome, echoes the citizen with a server id, and answers with a source', async () => {

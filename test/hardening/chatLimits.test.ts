@@ -1,17 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TOO_FAST_TEXT, TOO_LONG_TEXT } from '../../src/bot/citizenBot.js';
 import { DirectLineClient } from '../helpers/directLineClient.js';
-import { startApp, type RunningApp } from '../helpers/testApp.js';
+import { appsStoppedAfterEach } from '../helpers/testApp.js';
 
-const running: RunningApp[] = [];
-afterEach(async () => {
-  for (const r of running.splice(0)) await r.stop().catch(() => undefined);
-});
-async function start(env: Record<string, string> = {}) {
-  const r = await startApp(env);
-  running.push(r);
-  return r;
-}
+const start = appsStoppedAfterEach();
 
 async function citizen(url: string, userId: string): Promise<DirectLineClient> {
   const dl = new DirectLineClient(url, userId);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterEach } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -37,4 +38,17 @@ export async function startApp(
   const port = await app.listen();
   if (options.loadKnowledge !== false) await app.loadKnowledge();
   return { app, config, port, url: `http://127.0.0.1:${port}`, stop: () => app.stop() };
+}
+
+/** `startApp` for a test file: every app started through it is stopped after each test. */
+export function appsStoppedAfterEach(): typeof startApp {
+  const running: RunningApp[] = [];
+  afterEach(async () => {
+    for (const r of running.splice(0)) await r.stop().catch(() => undefined);
+  });
+  return async (...args) => {
+    const r = await startApp(...args);
+    running.push(r);
+    return r;
+  };
 }

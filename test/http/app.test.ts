@@ -1,18 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startFakeConnector, messageActivity } from '../helpers/fakeConnector.js';
-import { startApp, tempDataDir, type RunningApp } from '../helpers/testApp.js';
+import { startApp, tempDataDir, appsStoppedAfterEach } from '../helpers/testApp.js';
 
-const running: RunningApp[] = [];
-afterEach(async () => {
-  for (const r of running.splice(0)) await r.stop().catch(() => undefined);
-});
-
-async function start(...args: Parameters<typeof startApp>) {
-  const r = await startApp(...args);
-  running.push(r);
-  return r;
-}
+const start = appsStoppedAfterEach();
 
 const post = (url: string, body: unknown) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
