@@ -24,26 +24,16 @@ import {
   writeResults,
   type BenchRow,
 } from './lib.js';
+import { loadEvalSet } from '../scripts/evalSet.js';
 
 const TARGETS = { ingestSeconds: 30, loadSeconds: 1, retrievalP95Ms: 5 };
 const MIN_QUERIES = 2000;
 const BASELINE_ROUNDS = 2;
 
 const knowledgeDir = path.resolve(process.env.KNOWLEDGE_DIR ?? 'knowledge');
-const evalDir = path.resolve('test/fixtures/eval');
 const resultsFile = path.resolve('bench/results.json');
 
-const questions: string[] = fs
-  .readdirSync(evalDir)
-  .filter((f) => f.endsWith('.jsonl'))
-  .sort()
-  .flatMap((f) =>
-    fs
-      .readFileSync(path.join(evalDir, f), 'utf8')
-      .split('\n')
-      .filter((l) => l.trim())
-      .map((l) => (JSON.parse(l) as { q: string }).q),
-  );
+const questions = loadEvalSet().map((item) => item.q);
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tlcds-bench-'));
 const rows: BenchRow[] = [];

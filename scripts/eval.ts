@@ -13,26 +13,9 @@ import { createAssistant } from '../src/assistant.js';
 import { indexText } from '../src/retrieval/hybridRetriever.js';
 import { hasDiacritics } from '../src/text/vietnamese.js';
 import { cliSetup } from './cli.js';
+import { loadEvalSet, type EvalItem } from './evalSet.js';
 
-interface EvalItem {
-  q: string;
-  scope: 'in' | 'out';
-  expected?: string[];
-  style?: string;
-}
-
-const fixtures = path.resolve('test/fixtures/eval');
-const items: EvalItem[] = fs
-  .readdirSync(fixtures)
-  .filter((f) => f.endsWith('.jsonl'))
-  .sort()
-  .flatMap((f) =>
-    fs
-      .readFileSync(path.join(fixtures, f), 'utf8')
-      .split('\n')
-      .filter((l) => l.trim())
-      .map((l) => JSON.parse(l) as EvalItem),
-  );
+const items = loadEvalSet();
 
 const { config, logger } = cliSetup();
 const assistant = createAssistant(config, logger);
