@@ -1,7 +1,7 @@
 /**
  * Small helpers for `npm run bench`: timing, percentiles, result rows, the printed table and the
  * JSON file. A row is one measured figure with its target and, when there is one, the figure of
- * a baseline on the same work. Later benchmarks (HTTP load, …) add rows the same way.
+ * a baseline on the same work, and the ratio between them.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,6 +19,11 @@ export interface BenchRow {
   target?: Target;
   /** The same figure for the baseline, when one was measured. */
   baseline?: number;
+  /**
+   * Which way is better, for the "vs baseline" column; by default the target's direction, else
+   * higher for rates (a unit ending in "/s") and lower for everything else.
+   */
+  better?: 'lower' | 'higher';
   /** Free-form detail: sample size, what the baseline is… */
   note?: string;
 }
@@ -90,6 +95,33 @@ export function latencyRows(
   });
 }
 
+export function betterWay(row: BenchRow): 'lower' | 'higher' {
+  if (row.better) return row.better;
+  if (row.target) return row.target.op === '<=' ? 'lower' : 'higher';
+  return row.unit.endsWith('/s') ? 'higher' : 'lower';
+}
+
+/** "12× better" / "1.3× worse" / "same": ours against the baseline, in the row's better direction. */
+export function versus(row: BenchRow): string {
+  const x = ratio(row);
+  if (x === undefined || x <= 0 || !Number.isFinite(x)) return '—';
+  const factor = betterWay(row) === 'lower' ? 1 / x : x;
+  if (Math.abs(factor - 1) < 0.05) return 'same';
+  const shown = factor >= 1 ? factor : 1 / factor;
+  return `${shown.toFixed(shown >= 10 ? 0 : 1)}× ${factor >= 1 ? 'better' : 'worse'}`;
+}
+
+/** Least-squares slope of y over x. */
+export function slope(points: readonly { x: number; y: number }[]): number {
+  const n = points.length;
+  if (n < 2) return NaN;
+  const mx = points.reduce((s, p) => s + p.x, 0) / n;
+  const my = points.reduce((s, p) => s + p.y, 0) / n;
+  const sxy = points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0);
+  const sxx = points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
+  return sxx ? sxy / sxx : NaN;
+}
+
 const fmt = (n: number | undefined, unit = '') => {
   if (n === undefined || Number.isNaN(n)) return '—';
   const digits = Math.abs(n) >= 100 ? 0 : Math.abs(n) >= 10 ? 1 : Math.abs(n) >= 1 ? 2 : 3;
@@ -98,7 +130,7 @@ const fmt = (n: number | undefined, unit = '') => {
 
 /** The rows as an aligned text table. */
 export function formatTable(rows: readonly BenchRow[]): string {
-  const header = ['metric', 'value', 'target', 'status', 'baseline', 'ratio'];
+  const header = ['metric', 'value', 'target', 'status', 'baseline', 'ratio', 'vs baseline'];
   const lines = rows.map((r) => {
     const x = ratio(r);
     return [
@@ -108,6 +140,7 @@ export function formatTable(rows: readonly BenchRow[]): string {
       status(r),
       r.baseline === undefined ? '—' : fmt(r.baseline, r.unit),
       x === undefined ? '—' : `${x.toFixed(x < 0.1 ? 3 : 2)}×`,
+      versus(r),
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
@@ -124,6 +157,8 @@ export function environment() {
     cpu: os.cpus()[0]?.model ?? 'unknown',
     cpus: os.cpus().length,
     memoryGb: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+    /** 1-minute load average when the results were written (other work on the machine skews them). */
+    loadAverage: Math.round(os.loadavg()[0]! * 100) / 100,
   };
 }
 
@@ -131,7 +166,7 @@ export function writeResults(file: string, meta: Record<string, unknown>, rows: 
   const out = {
     ...meta,
     environment: environment(),
-    rows: rows.map((r) => ({ ...r, status: status(r), ratio: ratio(r) })),
+    rows: rows.map((r) => ({ ...r, status: status(r), ratio: ratio(r), versusBaseline: versus(r) })),
   };
   fs.writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 }

@@ -50,4 +50,5 @@ if (jsonl) {
   }
 }
 assistant.knowledge.stop();
+await assistant.sql.close();
 assistant.db.close();

@@ -9,6 +9,7 @@ import { cliSetup } from './cli.js';
 
 const { config, logger } = cliSetup();
 const assistant = createAssistant(config, logger);
+await assistant.init(); // the conversation state's table (DATA_DIR, or DATABASE_URL)
 await assistant.knowledge.start();
 const adapter = new ConsoleAdapter();
 adapter.onTurnError = async (context, error) => {
@@ -36,4 +37,5 @@ for await (const line of rl) {
 }
 rl.close();
 assistant.knowledge.stop();
+await assistant.sql.close();
 assistant.db.close();

@@ -1,27 +1,11 @@
-import fs from 'node:fs';
-import path from 'node:path';
+import { FIXTURE_EVAL_DIR, loadEvalSet as load, type EvalItem } from '../src/quality/evalSet.js';
 
-/** One question of the eval set (test/fixtures/eval/*.jsonl; format in its README). */
-export interface EvalItem {
-  q: string;
-  scope: 'in' | 'out';
-  expected?: string[];
-  style?: string;
-}
+export type { EvalItem };
 
-export const EVAL_DIR = path.resolve('test/fixtures/eval');
+/** The eval set shipped with the tests; `npm run eval` also reads KNOWLEDGE_DIR/eval (src/quality). */
+export const EVAL_DIR = FIXTURE_EVAL_DIR;
 
 /** Every question of every `*.jsonl` file in `dir`, in file order. */
 export function loadEvalSet(dir = EVAL_DIR): EvalItem[] {
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .sort()
-    .flatMap((f) =>
-      fs
-        .readFileSync(path.join(dir, f), 'utf8')
-        .split('\n')
-        .filter((l) => l.trim())
-        .map((l) => JSON.parse(l) as EvalItem),
-    );
+  return load(dir);
 }

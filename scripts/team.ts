@@ -3,13 +3,13 @@
  *   npm run team -- add --name "Nguyễn Văn A" [--role member|admin] --communes "phường Vị Thanh;xã Long Mỹ"
  *   npm run team -- list
  *   npm run team -- disable <member id>
- * `add` prints the member's token once (only its sha256 is stored). Uses DATA_DIR like the service.
+ * `add` prints the member's token once (only its sha256 is stored). Uses the service's store: DATA_DIR's
+ * SQLite file, or PostgreSQL when DATABASE_URL is set.
  */
 import { parseArgs } from 'node:util';
-import { openDatabase } from '../src/storage/database.js';
+import { openSqlDb } from '../src/storage/sql/index.js';
 import { hashToken, newToken } from '../src/team/auth.js';
-import { createSqliteTeamStore } from '../src/team/teamStore.js';
-import { SqliteUnansweredLog } from '../src/unanswered/sqliteUnansweredLog.js';
+import { createTeamStore } from '../src/team/teamStore.js';
 import { cliSetup } from './cli.js';
 
 const USAGE = `usage:
@@ -17,7 +17,7 @@ const USAGE = `usage:
   npm run team -- list
   npm run team -- disable <id>`;
 
-function main(): number {
+async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
@@ -28,11 +28,16 @@ function main(): number {
     },
   });
   const [command, arg] = positionals;
-  const { config } = cliSetup();
-  const db = openDatabase(config.dataDir);
+  const { config, logger } = cliSetup();
+  const db = await openSqlDb({
+    dataDir: config.dataDir,
+    databaseUrl: config.database?.url,
+    poolMax: 2,
+    logger,
+  });
   try {
-    new SqliteUnansweredLog(db); // the questions table the team store extends
-    const store = createSqliteTeamStore(db);
+    const store = createTeamStore(db);
+    await store.migrate({ questions: false }); // members and audit only; the service adds the rest
     const actor = { actorId: 'cli', actorName: `npm run team (${process.env.USER ?? 'unknown'})` };
     if (command === 'add') {
       const name = values.name?.trim();
@@ -46,8 +51,8 @@ function main(): number {
         return 2;
       }
       const token = newToken();
-      const member = store.members.create({ name, role, communes, tokenHash: hashToken(token) });
-      store.audit.record({
+      const member = await store.members.create({ name, role, communes, tokenHash: hashToken(token) });
+      await store.audit.record({
         ...actor,
         action: 'member.add',
         target: member.id,
@@ -63,7 +68,7 @@ function main(): number {
       return 0;
     }
     if (command === 'list') {
-      const members = store.members.list();
+      const members = await store.members.list();
       if (values.json) console.log(JSON.stringify(members));
       else
         for (const m of members)
@@ -73,21 +78,26 @@ function main(): number {
       return 0;
     }
     if (command === 'disable' && arg) {
-      const m = store.members.get(arg);
+      const m = await store.members.get(arg);
       if (!m) {
         console.error(`no member ${arg}`);
         return 1;
       }
-      store.members.disable(m.id);
-      store.audit.record({ ...actor, action: 'member.disable', target: m.id, detail: { name: m.name } });
+      await store.members.disable(m.id);
+      await store.audit.record({
+        ...actor,
+        action: 'member.disable',
+        target: m.id,
+        detail: { name: m.name },
+      });
       console.log(`Đã thu hồi token của "${m.name}"`);
       return 0;
     }
     console.error(USAGE);
     return 2;
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
-process.exitCode = main();
+process.exitCode = await main();

@@ -6,31 +6,60 @@ import { AnswerService } from './answer/answerService.js';
 import { createGroundedModel } from './answer/groundedGenerator.js';
 import { CitizenBot } from './bot/citizenBot.js';
 import type { Config } from './config.js';
-import { SqliteFeedbackStore } from './feedback/feedbackStore.js';
+import { SqlFeedbackStore } from './feedback/feedbackStore.js';
 import { FlowLibrary } from './flows/flowLibrary.js';
 import type { Logger } from './logger.js';
 import { createEmbeddings } from './retrieval/embeddingsFactory.js';
 import { KnowledgeBase } from './retrieval/knowledgeIndex.js';
+import { createIndexPublisher } from './retrieval/indexPublisher.js';
 import { openDatabase, type Db } from './storage/database.js';
-import { SqliteStorage } from './storage/sqliteStorage.js';
-import { SqliteUnansweredLog } from './unanswered/sqliteUnansweredLog.js';
+import { PgDb, SqliteDb, type SqlDb } from './storage/sql/index.js';
+import { SqlStorage } from './storage/sqlStorage.js';
+import type { Retriever } from './retrieval/types.js';
+import { SqlUnansweredLog } from './unanswered/sqlUnansweredLog.js';
 
 /** The channel-independent assistant: store, knowledge, answer policy, dialogs and bot. */
 export interface Assistant {
+  /**
+   * The synchronous SQLite connection (DATA_DIR/assistant.db), only for code not yet converted to
+   * `sql` (the team inbox, Zalo). With SQLite it is the connection `sql` wraps.
+   */
   db: Db;
+  /** The store every repository uses: PostgreSQL when DATABASE_URL is set, else SQLite in DATA_DIR. */
+  sql: SqlDb;
+  /** Applies the repositories' migrations: awaited once before the first request or turn. */
+  init(): Promise<void>;
+  /** The bot state (conversation and user state), with eTag concurrency across replicas. */
+  storage: SqlStorage;
   knowledge: KnowledgeBase;
   answers: AnswerService;
   conversationState: ConversationState;
   userState: UserState;
   bot: CitizenBot;
-  unanswered: SqliteUnansweredLog;
-  feedback: SqliteFeedbackStore;
+  unanswered: SqlUnansweredLog;
+  feedback: SqlFeedbackStore;
   embedderId: string;
 }
 
-export function createAssistant(config: Config, logger: Logger): Assistant {
+/**
+ * Replacements for parts of the assistant, for benchmarks and tests only (the service never
+ * passes any): `retriever` answers the questions instead of the knowledge base, which still
+ * loads the index, reports readiness and serves "bước tiếp theo".
+ */
+export interface AssistantOverrides {
+  retriever?: Retriever;
+}
+
+export function createAssistant(
+  config: Config,
+  logger: Logger,
+  overrides: AssistantOverrides = {},
+): Assistant {
   const db = openDatabase(config.dataDir);
-  const storage = new SqliteStorage(db);
+  const sql: SqlDb = config.database
+    ? new PgDb({ url: config.database.url, poolMax: config.database.poolMax, logger })
+    : new SqliteDb(db, { ownsConnection: false, logger });
+  const storage = new SqlStorage(sql);
   const conversationState = new ConversationState(storage);
   const userState = new UserState(storage);
   const conversationData = conversationState.createProperty<ConversationData>('ConversationData');
@@ -43,10 +72,12 @@ export function createAssistant(config: Config, logger: Logger): Assistant {
     embeddings,
     embedderId,
     logger,
+    // With PostgreSQL, index versions are published to (and followed from) the other replicas.
+    publisher: createIndexPublisher(sql, { logger }),
   });
   const model = config.llm ? createGroundedModel(config.llm, config.answerMaxChars) : undefined;
   const answers = new AnswerService({
-    retriever: knowledge,
+    retriever: overrides.retriever ?? knowledge,
     maxChars: config.answerMaxChars,
     logger,
     generator: model,
@@ -56,8 +87,15 @@ export function createAssistant(config: Config, logger: Logger): Assistant {
   const flows = FlowLibrary.load(path.join(config.knowledgeDir, 'flows'), (file, error) =>
     logger.warn({ file, error }, 'guided flow skipped'),
   );
-  const unanswered = new SqliteUnansweredLog(db);
-  const feedback = new SqliteFeedbackStore(db);
+  const unanswered = new SqlUnansweredLog(sql);
+  const feedback = new SqlFeedbackStore(sql);
+  let initialized: Promise<void> | undefined;
+  const init = () =>
+    (initialized ??= (async () => {
+      await storage.migrate();
+      await unanswered.migrate(); // before the team inbox's migrations, which extend its table
+      await feedback.migrate();
+    })());
   const dialog = new MainDialog({
     answers,
     knowledge,
@@ -80,5 +118,18 @@ export function createAssistant(config: Config, logger: Logger): Assistant {
     messagesPerMinute: config.chatMessagesPerMinute,
     isReady: () => knowledge.status().ready,
   });
-  return { db, knowledge, answers, conversationState, userState, bot, unanswered, feedback, embedderId };
+  return {
+    db,
+    sql,
+    init,
+    storage,
+    knowledge,
+    answers,
+    conversationState,
+    userState,
+    bot,
+    unanswered,
+    feedback,
+    embedderId,
+  };
 }

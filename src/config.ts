@@ -23,6 +23,14 @@ const schema = z.object({
   PORT: int(3978, 0, 65535),
   HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
   DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('./data')),
+  DATABASE_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .refine((u) => /^postgres(ql)?:\/\//.test(u), 'must start with postgres:// or postgresql://')
+      .optional(),
+  ),
+  DATABASE_POOL_MAX: int(10, 1, 200),
   KNOWLEDGE_DIR: z.preprocess(emptyToUndefined, z.string().default('./knowledge')),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
@@ -43,6 +51,15 @@ const schema = z.object({
   ANSWER_MAX_CHARS: int(700, 200, 4000),
   MAX_MESSAGE_CHARS: int(2000, 50, 100_000),
   CHAT_MESSAGES_PER_MINUTE: int(20, 1, 10_000),
+  TRUST_PROXY: z.preprocess((v) => {
+    const t = typeof v === 'string' ? v.trim().toLowerCase() : v;
+    return t === 'true' || t === 'yes' ? '1' : t === 'false' || t === 'no' ? '0' : emptyToUndefined(v);
+  }, z.coerce.number().int().min(0).max(10).default(0)),
+  RATE_LIMIT_IP_PER_MINUTE: int(600, 0, 1_000_000),
+  RATE_LIMIT_DL_TOKENS_PER_MINUTE: int(20, 0, 1_000_000),
+  RATE_LIMIT_DL_USER_PER_MINUTE: int(60, 0, 1_000_000),
+  RATE_LIMIT_BOT_USER_PER_MINUTE: int(60, 0, 1_000_000),
+  RATE_LIMIT_TEAM_PER_MINUTE: int(300, 0, 1_000_000),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 120_000),
   BRAND_NAME: z.preprocess(emptyToUndefined, z.string().max(80).default('Trợ lý Công dân số')),
   BRAND_LOGO_URL: optionalString,
@@ -61,6 +78,7 @@ const schema = z.object({
   RETENTION_DAYS: int(90, 1, 3650),
   STALE_AFTER_MINUTES: int(120, 1, 10_080),
   TAKEOVER_IDLE_MINUTES: int(15, 1, 1440),
+  KB_UPLOAD_MAX_BYTES: int(10 * 1024 * 1024, 1024, 200 * 1024 * 1024),
   ZALO_APP_ID: optionalString,
   ZALO_APP_SECRET: optionalString,
   ZALO_OA_SECRET_KEY: optionalString,
@@ -74,6 +92,8 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
+  /** Set when PostgreSQL is the (shared) store of several replicas; SQLite under dataDir otherwise. */
+  database?: { url: string; poolMax: number };
   knowledgeDir: string;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   botAuth: {
@@ -81,7 +101,10 @@ export interface Config {
     appPassword?: string;
     appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
     tenantId?: string;
-    /** False when no MicrosoftAppId is set: /api/messages then accepts unauthenticated requests (local use). */
+    /**
+     * False when no MicrosoftAppId is set: /api/messages then accepts unauthenticated requests, from a
+     * loopback client with a loopback serviceUrl only (local use: the Emulator, tests).
+     */
     enabled: boolean;
   };
   /** Set when an OpenAI-compatible endpoint is configured (a key, a base URL, or both). */
@@ -90,6 +113,21 @@ export interface Config {
   maxMessageChars: number;
   /** Messages one user may send per minute; past it the bot asks them to slow down. */
   chatMessagesPerMinute: number;
+  /** Per-minute budgets of the HTTP APIs (429 past them; 0 = no limit); see src/http/rateLimits.ts. */
+  rateLimits: {
+    /** Every API request per client IP (not /api/messages, /api/zalo, health checks, pages). */
+    ipPerMinute: number;
+    /** Direct Line conversations started (tokens/generate) per client IP. */
+    directLineTokensPerMinute: number;
+    /** Direct Line activity posts per token user. */
+    directLineUserPerMinute: number;
+    /** /api/messages activities per Bot Framework conversation user. */
+    botUserPerMinute: number;
+    /** /api/team/* requests per team token. */
+    teamPerMinute: number;
+    /** Reverse proxies in front whose X-Forwarded-For is trusted for the client IP (0 = none). */
+    trustProxyHops: number;
+  };
   shutdownTimeoutMs: number;
   brandName: string;
   webchat: {
@@ -114,6 +152,11 @@ export interface Config {
     staleAfterMinutes: number;
     /** A live takeover hands back to the assistant after this long without a team message. */
     takeoverIdleMinutes: number;
+  };
+  /** The knowledge console (/team, npm run kb). */
+  kb: {
+    /** Largest file accepted by an upload (the request body may be about 4/3 of it, base64). */
+    uploadMaxBytes: number;
   };
   /** Set when the Zalo Official Account channel is configured (app id and OA secret key). */
   zalo?: {
@@ -151,13 +194,27 @@ function describeExpected(issue: z.ZodIssue): string {
   }
 }
 
+const SECRET_VARIABLES = new Set([
+  'DATABASE_URL',
+  'OPENAI_API_KEY',
+  'MicrosoftAppPassword',
+  'ADMIN_TOKEN',
+  'DIRECTLINE_TOKEN_SECRET',
+  'ZALO_APP_SECRET',
+  'ZALO_OA_SECRET_KEY',
+  'ZALO_ACCESS_TOKEN',
+  'ZALO_REFRESH_TOKEN',
+]);
+
 /** Reads and validates the environment once. Throws ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.');
-      return `${name}=${JSON.stringify(env[name] ?? '')} is invalid: expected ${describeExpected(issue)}`;
+      // Values that may hold a password are never echoed.
+      const shown = SECRET_VARIABLES.has(name) ? '(hidden)' : JSON.stringify(env[name] ?? '');
+      return `${name}=${shown} is invalid: expected ${describeExpected(issue)}`;
     });
     throw new ConfigError(problems);
   }
@@ -184,6 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     port: e.PORT,
     host: e.HOST,
     dataDir: path.resolve(cwd, e.DATA_DIR),
+    database: e.DATABASE_URL ? { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX } : undefined,
     knowledgeDir: path.resolve(cwd, e.KNOWLEDGE_DIR),
     logLevel: e.LOG_LEVEL,
     botAuth: {
@@ -206,6 +264,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     answerMaxChars: e.ANSWER_MAX_CHARS,
     maxMessageChars: e.MAX_MESSAGE_CHARS,
     chatMessagesPerMinute: e.CHAT_MESSAGES_PER_MINUTE,
+    rateLimits: {
+      ipPerMinute: e.RATE_LIMIT_IP_PER_MINUTE,
+      directLineTokensPerMinute: e.RATE_LIMIT_DL_TOKENS_PER_MINUTE,
+      directLineUserPerMinute: e.RATE_LIMIT_DL_USER_PER_MINUTE,
+      botUserPerMinute: e.RATE_LIMIT_BOT_USER_PER_MINUTE,
+      teamPerMinute: e.RATE_LIMIT_TEAM_PER_MINUTE,
+      trustProxyHops: e.TRUST_PROXY,
+    },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     brandName: e.BRAND_NAME,
     webchat: {
@@ -223,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       staleAfterMinutes: e.STALE_AFTER_MINUTES,
       takeoverIdleMinutes: e.TAKEOVER_IDLE_MINUTES,
     },
+    kb: { uploadMaxBytes: e.KB_UPLOAD_MAX_BYTES },
     directLine: { tokenSecret: e.DIRECTLINE_TOKEN_SECRET, tokenTtlSeconds: e.DIRECTLINE_TOKEN_TTL_SECONDS },
     zalo:
       e.ZALO_APP_ID && e.ZALO_OA_SECRET_KEY

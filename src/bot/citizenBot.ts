@@ -33,7 +33,8 @@ export interface CitizenBotOptions {
 
 /** The part of the team inbox's takeover service the bot uses (src/team/takeover.ts). */
 export interface TakeoverHook {
-  isTakenOver(channelId: string, conversationId: string): boolean;
+  /** Reads the store (the takeover may have started on another replica). */
+  isTakenOver(channelId: string, conversationId: string): boolean | Promise<boolean>;
   relay(message: { channelId: string; conversationId: string; text: string }): Promise<void>;
 }
 
@@ -52,7 +53,13 @@ export const SENSITIVE_WARNING =
  */
 export class CitizenBot extends ActivityHandler {
   private readonly dialogState;
-  /** Messages per user (channel + user id) in the current minute. */
+  /**
+   * Messages per user (channel + user id) in the current minute. Kept in memory on purpose, also with
+   * several replicas: it is a politeness brake answered with "Bạn gửi nhanh quá…", not abuse
+   * protection (the shared HTTP budgets in src/http/rateLimits.ts are), so a citizen whose messages
+   * land on two replicas may send up to twice the rate before being asked to slow down, and no
+   * turn pays a store round trip for it.
+   */
   private readonly userLimiter: RateLimiter;
 
   constructor(private readonly options: CitizenBotOptions) {
@@ -122,7 +129,7 @@ export class CitizenBot extends ActivityHandler {
     await this.remember(context, 'user', text);
     const takeover = this.options.takeover;
     const conversationId = activity.conversation?.id ?? '';
-    if (takeover?.isTakenOver(activity.channelId, conversationId)) {
+    if (takeover && (await takeover.isTakenOver(activity.channelId, conversationId))) {
       // A team member is in this conversation: the bot stays silent (only the privacy warning).
       if (sensitive.length) await context.sendActivity(SENSITIVE_WARNING);
       await takeover.relay({ channelId: activity.channelId, conversationId, text });

@@ -17,6 +17,8 @@ export interface Channel {
     logic: (context: TurnContext) => Promise<void>,
   ): Promise<void>;
   readiness?: ReadinessCheck;
+  /** Prepares the channel's store (migrations, secrets, subscriptions) before the server listens. */
+  init?(): Promise<void>;
   start?(): Promise<void>;
   stop(): Promise<void>;
 }

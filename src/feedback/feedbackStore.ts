@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { applyMigrations, type Db } from '../storage/database.js';
+import type { SqlDb, SqlMigration } from '../storage/sql/index.js';
 
 export interface Feedback {
   answerId: string;
@@ -18,10 +18,11 @@ export interface FeedbackStore {
   addReason(id: string, reason: string): Promise<void>;
 }
 
-const MIGRATIONS = [
+/** `feedback/1` is the id the synchronous SQLite store applied: kept as is. */
+export const FEEDBACK_MIGRATIONS: readonly SqlMigration[] = [
   {
     id: 'feedback/1',
-    sql: `CREATE TABLE feedback (
+    sqlite: `CREATE TABLE feedback (
       id TEXT PRIMARY KEY,
       answer_id TEXT NOT NULL,
       helpful INTEGER NOT NULL,
@@ -32,22 +33,47 @@ const MIGRATIONS = [
       conversation_id TEXT NOT NULL,
       created_at TEXT NOT NULL
     );`,
+    postgres: `CREATE TABLE feedback (
+      id TEXT PRIMARY KEY,
+      answer_id TEXT NOT NULL,
+      helpful INTEGER NOT NULL,
+      question TEXT NOT NULL,
+      reason TEXT,
+      sources TEXT NOT NULL,
+      channel TEXT NOT NULL,
+      conversation_id TEXT NOT NULL,
+      created_at TEXT NOT NULL
+    );
+    CREATE INDEX feedback_created ON feedback (created_at);`,
   },
 ];
 
-export class SqliteFeedbackStore implements FeedbackStore {
-  constructor(private readonly db: Db) {
-    applyMigrations(db, MIGRATIONS);
+interface FeedbackRow {
+  id: string;
+  answer_id: string;
+  helpful: number;
+  question: string;
+  reason: string | null;
+  sources: string;
+  channel: string;
+  conversation_id: string;
+  created_at: string;
+}
+
+/** 👍/👎 on answers, in the SQL store (SQLite or PostgreSQL). */
+export class SqlFeedbackStore implements FeedbackStore {
+  constructor(private readonly db: SqlDb) {}
+
+  migrate(): Promise<void> {
+    return this.db.migrate(FEEDBACK_MIGRATIONS);
   }
 
   async record(f: Feedback): Promise<string> {
     const id = randomUUID();
-    this.db
-      .prepare(
-        `INSERT INTO feedback (id, answer_id, helpful, question, reason, sources, channel, conversation_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
+    await this.db.run(
+      `INSERT INTO feedback (id, answer_id, helpful, question, reason, sources, channel, conversation_id, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
         id,
         f.answerId,
         f.helpful ? 1 : 0,
@@ -57,26 +83,17 @@ export class SqliteFeedbackStore implements FeedbackStore {
         f.channel,
         f.conversationId,
         new Date().toISOString(),
-      );
+      ],
+    );
     return id;
   }
 
   async addReason(id: string, reason: string): Promise<void> {
-    this.db.prepare('UPDATE feedback SET reason = ? WHERE id = ?').run(reason, id);
+    await this.db.run('UPDATE feedback SET reason = ? WHERE id = ?', [reason, id]);
   }
 
   async list(): Promise<(Feedback & { id: string; createdAt: string })[]> {
-    const rows = this.db.prepare('SELECT * FROM feedback ORDER BY created_at').all() as {
-      id: string;
-      answer_id: string;
-      helpful: number;
-      question: string;
-      reason: string | null;
-      sources: string;
-      channel: string;
-      conversation_id: string;
-      created_at: string;
-    }[];
+    const rows = await this.db.all<FeedbackRow>('SELECT * FROM feedback ORDER BY created_at, id');
     return rows.map((r) => ({
       id: r.id,
       answerId: r.answer_id,

@@ -18,10 +18,16 @@ export interface HttpServerOptions {
   logger: Logger;
   /** Largest accepted request body; larger ones get 413. */
   maxBodyBytes: number;
+  /** Routes that accept a larger body than `maxBodyBytes` (e.g. the knowledge console's upload). */
+  bodyLimits?: readonly { method: string; path: string; maxBytes: number }[];
 }
 
 /** A restify server with request ids, request logging, body limits and JSON errors. */
-export function createHttpServer({ logger, maxBodyBytes }: HttpServerOptions): restify.Server {
+export function createHttpServer({
+  logger,
+  maxBodyBytes,
+  bodyLimits = [],
+}: HttpServerOptions): restify.Server {
   const server = restify.createServer({ name: 'tro-ly-cong-dan-so', handleUncaughtExceptions: false });
 
   server.pre((req, res, next) => {
@@ -38,7 +44,18 @@ export function createHttpServer({ logger, maxBodyBytes }: HttpServerOptions): r
     mapParams: false,
     mapFiles: false,
   });
-  server.use(keepRawBodyBytes(readBody!, maxBodyBytes), parseBody!);
+  const readDefault = keepRawBodyBytes(readBody!, maxBodyBytes);
+  // Route-specific limits: only these routes read a larger body (without keeping a raw copy).
+  const readers = new Map(
+    bodyLimits.map((l) => [
+      `${l.method.toUpperCase()} ${l.path}`,
+      restify.plugins.bodyParser({ maxBodySize: l.maxBytes, mapParams: false, mapFiles: false })[0]!,
+    ]),
+  );
+  server.use(
+    (req, res, next) => (readers.get(`${req.method} ${req.getPath()}`) ?? readDefault)(req, res, next),
+    parseBody!,
+  );
 
   server.on('after', (req: restify.Request, res: restify.Response) => {
     const quiet = req.url === '/healthz' || req.url === '/readyz';

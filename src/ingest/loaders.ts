@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import matter from 'gray-matter';
-import mammoth from 'mammoth';
 import { parse as parseYaml } from 'yaml';
 import { htmlToMarkdown } from './htmlToMarkdown.js';
 import { extractPdfPages, pdfPagesToMarkdown } from './pdfText.js';
@@ -139,6 +138,8 @@ async function parseByFormat(format: SourceFormat, bytes: Buffer, kind: Document
       return { title: title && normalizeText(title), meta: {}, body: normalizeText(markdown) };
     }
     case 'docx': {
+      // Loaded on first use, like pdf.js: only ingest reads .docx files.
+      const { default: mammoth } = await import('mammoth');
       const { value } = await mammoth.convertToHtml(
         { buffer: bytes },
         // Images are dropped anyway: do not base64-encode them into the HTML.

@@ -1,7 +1,8 @@
-import { PDFParse, VerbosityLevel } from 'pdf-parse';
-
 /** Extracts the text of each page of a PDF, in page order. */
 export async function extractPdfPages(bytes: Uint8Array): Promise<string[]> {
+  // Loaded on first use: pdf.js and its native canvas cost the running service ~30 MB otherwise,
+  // and only ingest reads PDFs.
+  const { PDFParse, VerbosityLevel } = await import('pdf-parse');
   // pdf.js may take over the buffer it is given: hand it a copy.
   const parser = new PDFParse({ data: new Uint8Array(bytes), verbosity: VerbosityLevel.ERRORS });
   try {

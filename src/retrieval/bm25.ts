@@ -7,21 +7,28 @@ export interface Bm25Params {
   b: number;
 }
 
-interface Posting {
-  docs: number[];
-  tfs: number[];
-}
-
 export interface ScoredIndex {
   index: number;
   score: number;
 }
 
 export class Bm25Index {
-  private readonly postings = new Map<string, Posting>();
+  /**
+   * The postings, packed (a Map of small objects and arrays per term would take several times
+   * the memory): term → its number p; its documents (ascending) and term frequencies are
+   * `docs`/`tfs` from `starts[p]` to `starts[p + 1]`.
+   */
+  private readonly postings = new Map<string, number>();
+  private readonly starts: Int32Array;
+  private readonly docs: Int32Array;
+  private readonly tfs: Int32Array;
   private readonly docLengths: Float64Array;
   private readonly avgLength: number;
+  /** Per document, the length part of BM25's tf normalisation, k1·(1 − b + b·len/avgLength). */
+  private readonly lengthNorms: Float64Array;
   private readonly scores: Float64Array;
+  /** Scratch for `search`: the documents a query touched. */
+  private readonly touched: Int32Array;
   readonly size: number;
 
   constructor(
@@ -31,7 +38,9 @@ export class Bm25Index {
     this.size = docs.length;
     this.docLengths = new Float64Array(docs.length);
     this.scores = new Float64Array(docs.length);
+    this.touched = new Int32Array(docs.length);
     let total = 0;
+    const lists: { docs: number[]; tfs: number[] }[] = [];
     docs.forEach((tokens, d) => {
       this.docLengths[d] = tokens.length;
       total += tokens.length;
@@ -39,17 +48,31 @@ export class Bm25Index {
       for (const t of tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
       for (const [t, tf] of counts) {
         let p = this.postings.get(t);
-        if (!p) this.postings.set(t, (p = { docs: [], tfs: [] }));
-        p.docs.push(d);
-        p.tfs.push(tf);
+        if (p === undefined) {
+          p = lists.push({ docs: [], tfs: [] }) - 1;
+          this.postings.set(t, p);
+        }
+        lists[p]!.docs.push(d);
+        lists[p]!.tfs.push(tf);
       }
     });
+    this.starts = new Int32Array(lists.length + 1);
+    lists.forEach((l, p) => (this.starts[p + 1] = this.starts[p]! + l.docs.length));
+    this.docs = new Int32Array(this.starts[lists.length]!);
+    this.tfs = new Int32Array(this.docs.length);
+    lists.forEach((l, p) => {
+      this.docs.set(l.docs, this.starts[p]!);
+      this.tfs.set(l.tfs, this.starts[p]!);
+    });
     this.avgLength = docs.length ? total / docs.length : 0;
+    const { k1, b } = params;
+    this.lengthNorms = this.docLengths.map((len) => k1 * (1 - b + (b * len) / (this.avgLength || 1)));
   }
 
   /** Number of documents containing the term. */
   docFrequency(term: string): number {
-    return this.postings.get(term)?.docs.length ?? 0;
+    const p = this.postings.get(term);
+    return p === undefined ? 0 : this.starts[p + 1]! - this.starts[p]!;
   }
 
   /** BM25 idf (the Lucene variant, always positive); unseen terms get the idf of a df=0 term. */
@@ -61,7 +84,7 @@ export class Bm25Index {
   /** True when the document at `index` contains `term`. */
   contains(index: number, term: string): boolean {
     const p = this.postings.get(term);
-    return p ? p.docs.includes(index) : false;
+    return p === undefined ? false : this.docs.subarray(this.starts[p], this.starts[p + 1]).includes(index);
   }
 
   /**
@@ -69,23 +92,70 @@ export class Bm25Index {
    * A weight lets expanded synonyms count less than the words the citizen typed.
    */
   search(terms: ReadonlyMap<string, number>, k: number): ScoredIndex[] {
-    const { k1, b } = this.params;
-    const touched: number[] = [];
+    const { k1 } = this.params;
+    const { scores, touched } = this;
+    let touchedCount = 0;
     for (const [term, weight] of terms) {
       const p = this.postings.get(term);
-      if (!p) continue;
+      if (p === undefined) continue;
       const idf = this.idf(term) * weight;
-      for (let i = 0; i < p.docs.length; i++) {
-        const d = p.docs[i]!;
-        const tf = p.tfs[i]!;
-        const norm = tf + k1 * (1 - b + (b * this.docLengths[d]!) / (this.avgLength || 1));
-        if (this.scores[d] === 0) touched.push(d);
-        this.scores[d]! += (idf * tf * (k1 + 1)) / norm;
+      for (let i = this.starts[p]!, end = this.starts[p + 1]!; i < end; i++) {
+        const d = this.docs[i]!;
+        const tf = this.tfs[i]!;
+        const norm = tf + this.lengthNorms[d]!;
+        if (scores[d] === 0) touched[touchedCount++] = d;
+        scores[d]! += (idf * tf * (k1 + 1)) / norm;
       }
     }
-    const results = touched.map((index) => ({ index, score: this.scores[index]! }));
-    for (const d of touched) this.scores[d] = 0;
-    results.sort((x, y) => y.score - x.score || x.index - y.index);
-    return results.slice(0, k);
+    // The k best by score, ties by index: a bounded selection, not a sort of every document touched.
+    const ranksBefore = (a: number, b: number) =>
+      scores[a]! > scores[b]! || (scores[a] === scores[b] && a < b);
+    const top = selectTop(touched.subarray(0, touchedCount), k, ranksBefore);
+    const results = top.map((index) => ({ index, score: scores[index]! }));
+    for (let i = 0; i < touchedCount; i++) scores[touched[i]!] = 0;
+    return results;
   }
+}
+
+/**
+ * The `k` first items of `items` in the strict order `before`, in that order (what sorting all of
+ * them and keeping the first `k` gives), with a heap of `k` items.
+ */
+export function selectTop(
+  items: ArrayLike<number>,
+  k: number,
+  before: (a: number, b: number) => boolean,
+): number[] {
+  const heap: number[] = []; // the k best so far; at the root, the one ranked last among them
+  const last = (i: number, j: number) => before(heap[j]!, heap[i]!); // heap[i] ranks after heap[j]
+  const swap = (i: number, j: number) => {
+    const t = heap[i]!;
+    heap[i] = heap[j]!;
+    heap[j] = t;
+  };
+  for (let n = 0; n < items.length && k > 0; n++) {
+    const item = items[n]!;
+    if (heap.length < k) {
+      heap.push(item);
+      for (let i = heap.length - 1; i > 0;) {
+        const parent = (i - 1) >> 1;
+        if (!last(i, parent)) break;
+        swap(i, parent);
+        i = parent;
+      }
+    } else if (before(item, heap[0]!)) {
+      heap[0] = item;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let worst = i;
+        if (l < heap.length && last(l, worst)) worst = l;
+        if (r < heap.length && last(r, worst)) worst = r;
+        if (worst === i) break;
+        swap(i, worst);
+        i = worst;
+      }
+    }
+  }
+  return heap.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
 }

@@ -17,7 +17,7 @@ import type { IndexedChunk, LegHit, RetrievalHit, RetrievalResult, Retriever } f
 export interface FaqQuestionVector {
   chunkId: string;
   question: string;
-  vector: number[];
+  vector: ArrayLike<number>;
 }
 
 export interface HybridRetrieverParts {
@@ -83,6 +83,11 @@ export class HybridRetriever implements Retriever {
   private readonly folded: Bm25Index;
   private readonly accented: Bm25Index;
   private readonly syllableSets: Set<string>[];
+  /** For each FAQ question, the number of its entry (chunk) among `faqSlotChunkIds`. */
+  private readonly faqSlots: Int32Array;
+  private readonly faqSlotChunkIds: string[];
+  /** The FAQ question vectors by dimension (see `faqLeg`). */
+  private readonly faqByDimension: { questions: Int32Array; values: Float64Array }[];
 
   constructor(private readonly parts: HybridRetrieverParts) {
     this.chunks = parts.chunks;
@@ -94,6 +99,13 @@ export class HybridRetriever implements Retriever {
       const syllables = contentSyllables(indexText(c));
       return new Set([...syllables, ...syllables.slice(1).map((t, i) => `${syllables[i]}_${t}`)]);
     });
+    this.faqByDimension = invertVectors(parts.faqQuestions.map((q) => q.vector));
+    const slots = new Map<string, number>();
+    this.faqSlots = Int32Array.from(parts.faqQuestions, (q) => {
+      if (!slots.has(q.chunkId)) slots.set(q.chunkId, slots.size);
+      return slots.get(q.chunkId)!;
+    });
+    this.faqSlotChunkIds = [...slots.keys()];
   }
 
   /**
@@ -224,16 +236,38 @@ export class HybridRetriever implements Retriever {
   }
 
   private faqLeg(queryVector: number[]): LegHit[] {
-    const best = new Map<string, number>();
-    for (const q of this.parts.faqQuestions) {
-      const sim = dot(queryVector, q.vector);
-      if (sim > (best.get(q.chunkId) ?? 0)) best.set(q.chunkId, sim);
+    // The dot product of the query with every FAQ question, dimension by dimension over the
+    // inverted vectors: the offline embedding is sparse, so only the few dimensions both have
+    // count. Each similarity is summed in dimension order, as a full dot product would be (the
+    // skipped terms are zeros), so the values are exactly the same.
+    const questions = this.parts.faqQuestions;
+    const sims = new Float64Array(questions.length);
+    for (let i = 0; i < queryVector.length; i++) {
+      const a = queryVector[i]!;
+      const posting = a === 0 ? undefined : this.faqByDimension[i];
+      if (!posting) continue;
+      for (let j = 0; j < posting.questions.length; j++)
+        sims[posting.questions[j]!]! += a * posting.values[j]!;
     }
-    return [...best.entries()]
-      .filter(([, s]) => s >= 0.35)
-      .sort((a, b) => b[1] - a[1])
+    // The best question of each FAQ entry; entries in the order their first positive question
+    // comes (the order ties keep).
+    const slotCount = this.faqSlotChunkIds.length;
+    const best = new Float64Array(slotCount);
+    const first = new Int32Array(slotCount).fill(-1);
+    for (let n = 0; n < questions.length; n++) {
+      const slot = this.faqSlots[n]!;
+      const sim = sims[n]!;
+      if (sim > best[slot]!) {
+        if (first[slot] === -1) first[slot] = n;
+        best[slot] = sim;
+      }
+    }
+    const matched: number[] = [];
+    for (let slot = 0; slot < slotCount; slot++) if (best[slot]! >= 0.35) matched.push(slot);
+    return matched
+      .sort((a, b) => best[b]! - best[a]! || first[a]! - first[b]!)
       .slice(0, 5)
-      .map(([chunkId, score], r) => ({ chunkId, score, rank: r + 1 }));
+      .map((slot, r) => ({ chunkId: this.faqSlotChunkIds[slot]!, score: best[slot]!, rank: r + 1 }));
   }
 
   /**
@@ -270,8 +304,23 @@ export class HybridRetriever implements Retriever {
   }
 }
 
-function dot(a: readonly number[], b: readonly number[]): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
+/** For each dimension, the vectors (by position) with a non-zero value there, and those values. */
+function invertVectors(
+  vectors: readonly ArrayLike<number>[],
+): { questions: Int32Array; values: Float64Array }[] {
+  const dimensions = Math.max(0, ...vectors.map((v) => v.length));
+  const out: { questions: Int32Array; values: Float64Array }[] = [];
+  for (let d = 0; d < dimensions; d++) {
+    const questions: number[] = [];
+    const values: number[] = [];
+    vectors.forEach((v, n) => {
+      const x = v[d];
+      if (x !== undefined && x !== 0) {
+        questions.push(n);
+        values.push(x);
+      }
+    });
+    out.push({ questions: Int32Array.from(questions), values: Float64Array.from(values) });
+  }
+  return out;
 }

@@ -7,7 +7,7 @@ import { HNSWLib } from '@langchain/community/vectorstores/hnswlib';
 import { chunkDocument } from '../ingest/chunker.js';
 import { loadDocument, SUPPORTED_EXTENSIONS } from '../ingest/loaders.js';
 import { indexText } from './hybridRetriever.js';
-import { IndexVersions } from './indexVersions.js';
+import { IndexVersions, VERSION_NAME } from './indexVersions.js';
 import type { IndexedChunk } from './types.js';
 
 export interface IndexManifest {
@@ -40,6 +40,11 @@ export interface BuildOptions {
   onProgress?: (done: number, total: number, file: string) => void;
   /** Switch CURRENT to the new version (default true). */
   activate?: boolean;
+  /**
+   * The new version's name (default: from the time, unused locally). With a shared store it must
+   * also be unused among the published versions (`IndexVersions.newVersionName(now, taken)`).
+   */
+  version?: string;
 }
 
 /** Entries in `vectors.json`; the vectors themselves are Float32 rows in `vectors.bin`. */
@@ -51,6 +56,11 @@ interface VectorEntry {
 }
 
 const SKIP = new Set(['README.md', 'synonyms.yaml']);
+/**
+ * Top-level folders that are not indexed: guided flows (loaded on their own), the eval questions
+ * staff add, retired documents, and the originals (PDF, DOCX, HTML) of uploaded documents.
+ */
+export const NOT_INDEXED_DIRS: ReadonlySet<string> = new Set(['flows', 'eval', 'retired', 'originals']);
 
 export function listKnowledgeFiles(knowledgeDir: string): string[] {
   const out: string[] = [];
@@ -59,7 +69,7 @@ export function listKnowledgeFiles(knowledgeDir: string): string[] {
       const abs = path.join(dir, e.name);
       const rel = path.relative(knowledgeDir, abs).split(path.sep).join('/');
       if (e.isDirectory()) {
-        if (rel !== 'flows' && !e.name.startsWith('.')) walk(abs);
+        if (!NOT_INDEXED_DIRS.has(rel) && !e.name.startsWith('.')) walk(abs);
       } else if (!SKIP.has(rel) && SUPPORTED_EXTENSIONS.includes(path.extname(e.name).toLowerCase())) {
         out.push(rel);
       }
@@ -136,7 +146,9 @@ export async function buildIndex(options: BuildOptions): Promise<IndexManifest> 
   // From this build's vectors: the cache may also hold an older version's vectors of another embedder.
   const dimensions = entries.length ? cache.get(entries[0]!.hash)!.length : 0;
 
-  const version = versions.newVersionName();
+  const version = options.version ?? versions.newVersionName();
+  if (!VERSION_NAME.test(version)) throw new Error(`invalid index version name "${version}"`);
+  if (versions.has(version)) throw new Error(`index version ${version} already exists`);
   const dir = versions.dir(version);
   const tmpDir = `${dir}.partial`;
   fs.rmSync(tmpDir, { recursive: true, force: true });

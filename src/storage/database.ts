@@ -12,8 +12,17 @@ export interface Migration {
 
 /**
  * Opens the embedded SQLite store under `dataDir`.
- * WAL with synchronous=NORMAL: a committed transaction survives a crash of this process (kill -9);
- * only a power loss of the whole machine can lose the last transactions.
+ *
+ * Durability: WAL with synchronous=NORMAL. A transaction is committed once its frames are written
+ * to the WAL file (in the OS page cache), so it survives a crash of this process (kill -9, OOM
+ * kill, an uncaught exception): test/faults/killDuringForward.test.ts kills the service during a
+ * burst of forwarded questions and finds every confirmed one after the restart. What NORMAL does
+ * not cover is an OS crash or power loss, which can roll back the last transactions not yet
+ * fsync'ed (at the next checkpoint). That is accepted for conversation state, transcripts and
+ * caches, which are written on every turn (an fsync each would cost more than it saves), but not
+ * for a question a citizen is told was forwarded to the team: those writes go through `durably`
+ * (synchronous=FULL, one fsync of the WAL at their commit, which also makes every earlier commit
+ * durable). Forwarded questions are rare, so the cost is negligible.
  */
 export function openDatabase(dataDir: string, fileName = 'assistant.db'): Db {
   fs.mkdirSync(dataDir, { recursive: true });
@@ -27,6 +36,23 @@ export function openDatabase(dataDir: string, fileName = 'assistant.db'): Db {
     applied_at TEXT NOT NULL
   )`);
   return db;
+}
+
+/**
+ * Runs `write` (one or more statements, each committing on its own or within a transaction the
+ * caller opens) with synchronous=FULL, so its commit is fsync'ed before this returns: durable
+ * across an OS crash or power loss, not only a process crash. The connection's setting is restored
+ * afterwards. Safe because better-sqlite3 is synchronous: no other statement can run in between.
+ */
+export function durably<T>(db: Db, write: () => T): T {
+  const previous = db.pragma('synchronous', { simple: true }) as number;
+  if (previous >= 2) return write();
+  db.pragma('synchronous = FULL');
+  try {
+    return write();
+  } finally {
+    db.pragma(`synchronous = ${previous}`);
+  }
 }
 
 /** Applies, in order and once each, the migrations a repository owns. */

@@ -37,14 +37,17 @@ export class TeamAuth {
     if (adminToken) this.adminHash = createHash('sha256').update(adminToken, 'utf8').digest();
   }
 
-  /** The principal of a bearer token, or undefined (missing, unknown or disabled). */
-  authenticate(token: string | undefined): Principal | undefined {
+  /**
+   * The principal of a bearer token, or undefined (missing, unknown or disabled). Members are read from
+   * the store on every request, so a token revoked on one replica is refused by all at once.
+   */
+  async authenticate(token: string | undefined): Promise<Principal | undefined> {
     if (!token) return undefined;
     if (this.adminHash) {
       const given = createHash('sha256').update(token, 'utf8').digest();
       if (timingSafeEqual(given, this.adminHash)) return BOOTSTRAP_ADMIN;
     }
-    const member = this.members.byTokenHash(hashToken(token));
+    const member = await this.members.byTokenHash(hashToken(token));
     if (!member || member.disabled) return undefined;
     return toPrincipal(member);
   }

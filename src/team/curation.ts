@@ -35,7 +35,8 @@ export function slugify(text: string): string {
 /**
  * Curation: an answered question (edited by an admin) becomes an FAQ entry in knowledge/faq/ with the
  * group's texts as paraphrases; the index is rebuilt in the background (KnowledgeBase.rebuild builds a
- * new version and swaps to it atomically), one rebuild at a time.
+ * new version and swaps to it atomically), one rebuild at a time, through the service's shared
+ * re-index queue (src/knowledgeConsole/reindexJob.ts) when one is given.
  */
 export class Curation {
   private queue: Promise<unknown> = Promise.resolve();
@@ -47,6 +48,16 @@ export class Curation {
       logger: Logger;
       /** How long `promote` waits for the rebuild before answering (it goes on in the background). */
       waitMs?: number;
+      /**
+       * The service's shared re-index queue (the knowledge console's ReindexJob), so there is one
+       * background re-index at a time; without it Curation queues its own rebuilds.
+       */
+      reindex?: (change: {
+        action: string;
+        target?: string;
+        actorId?: string;
+        actorName?: string;
+      }) => Promise<string | null>;
     },
   ) {}
 
@@ -96,7 +107,9 @@ export class Curation {
     const file = `faq/${name}`;
     this.o.logger.info({ file, by: admin.id }, 'FAQ entry promoted from the team inbox; re-indexing');
 
-    const rebuild = this.rebuild();
+    const rebuild = this.o.reindex
+      ? this.o.reindex({ action: 'question.promote', target: file, actorId: admin.id, actorName: admin.name })
+      : this.rebuild();
     const done = await Promise.race([
       rebuild.then((version) => version),
       new Promise<null>((r) => setTimeout(() => r(null), this.o.waitMs ?? 15_000).unref()),

@@ -9,7 +9,7 @@ export const TEAM_PREFIX = 'Tổ công nghệ số trả lời: ';
 
 /** A channel that can tell, later, that a message did not reach the citizen (Zalo). */
 interface TrackingChannel extends Channel {
-  statusOf(id: string): OutboxStatus | undefined;
+  statusOf(id: string): OutboxStatus | undefined | Promise<OutboxStatus | undefined>;
   onUndeliverable(listener: (message: UndeliverableMessage) => void): () => void;
 }
 
@@ -48,7 +48,11 @@ export class Delivery {
     }
   }
 
-  /** Sends `text` as it is (callers add the "Tổ công nghệ số trả lời: " prefix). */
+  /**
+   * Sends `text` as it is (callers add the "Tổ công nghệ số trả lời: " prefix), through the channel's
+   * own API and awaited: web chat appends it to the conversation in the Direct Line store, which
+   * reaches the citizen's stream or polling on whichever replica serves them.
+   */
   async send(reference: Partial<ConversationReference>, text: string): Promise<DeliveryResult> {
     const channelId = reference.channelId ?? '';
     const channel = this.o.channels.find((c) => c.channelIds.includes(channelId));
@@ -72,7 +76,7 @@ export class Delivery {
     }
     log.info({ text: redactPii(text).text }, 'team message sent');
     if (channel && isTracking(channel) && sentId) {
-      const s = channel.statusOf(sentId)?.status;
+      const s = (await channel.statusOf(sentId))?.status;
       if (s === 'undeliverable' || s === 'failed') return { status: 'undeliverable', ref: sentId };
       return { status: s === 'sent' ? 'sent' : 'pending', ref: sentId };
     }

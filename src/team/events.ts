@@ -46,6 +46,18 @@ export class EventHub {
     }
   }
 
+  /** Ends the streams of one principal (a member whose token was revoked). Returns how many. */
+  disconnect(principalId: string): number {
+    let n = 0;
+    for (const c of this.clients) {
+      if (c.principal.id !== principalId) continue;
+      this.clients.delete(c);
+      c.res.end();
+      n += 1;
+    }
+    return n;
+  }
+
   get size(): number {
     return this.clients.size;
   }

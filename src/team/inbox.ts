@@ -4,6 +4,7 @@ import type { StoredQuestion } from '../unanswered/unansweredLog.js';
 import { canSeeCommune, type Principal } from './auth.js';
 import { TEAM_PREFIX, type Delivery } from './delivery.js';
 import type { EventHub } from './events.js';
+import type { TeamSignals } from './signals.js';
 import { communeKey, findGroup, normalizeQuestion } from './grouping.js';
 import {
   STATUSES,
@@ -57,57 +58,129 @@ export interface ListFilter {
 
 const ACTIVE: readonly QuestionStatus[] = ['open', 'claimed', 'escalated'];
 
+/** How often a state change retries when another replica changed the question in between. */
+const ATTEMPTS = 3;
+
 export interface InboxOptions {
   store: TeamStore;
   events: EventHub;
+  /** Tells the other replicas (PostgreSQL) about changes; absent in unit set-ups. */
+  signals?: TeamSignals;
   delivery: Delivery;
   logger: Logger;
   staleAfterMinutes: number;
-  isTakenOver: (questionId: string) => boolean;
+  /** The ids of the questions whose conversation a member has taken over (read from the store). */
+  takenOver: () => Promise<ReadonlySet<string>>;
   /** Called with each new question (after grouping): the outgoing commune webhook. */
   onNew?: (q: InboxQuestion) => void;
 }
 
-/** The team inbox: questions as the dashboard sees them, their transitions, audit and live events. */
+/** What `toJson` needs beside the question: read once per request. */
+interface JsonContext {
+  takenOver: ReadonlySet<string>;
+  /** Group sizes of a list; without it the question's group is `group`. */
+  sizes?: Map<string, number>;
+  group?: InboxQuestion[];
+}
+
+/** A state change decided from the question as read: a patch to apply, or no change. */
+type Decision =
+  | { patch: Parameters<TeamStore['questions']['update']>[1]; detail?: Record<string, unknown> }
+  | { unchanged: true };
+
+/**
+ * The team inbox: questions as the dashboard sees them, their transitions, audit and live events.
+ * State lives only in the store, so any replica can serve any request; a transition is a conditional
+ * update of the status read (two members acting at once on two replicas: one wins, the other gets 409).
+ */
 export class Inbox {
   constructor(private readonly o: InboxOptions) {}
 
-  audit(p: Pick<Principal, 'id' | 'name'>, action: string, target?: string, detail?: unknown): void {
-    this.o.store.audit.record({ actorId: p.id, actorName: p.name, action, target, detail });
+  async audit(
+    p: Pick<Principal, 'id' | 'name'>,
+    action: string,
+    target?: string,
+    detail?: unknown,
+  ): Promise<void> {
+    await this.o.store.audit.record({ actorId: p.id, actorName: p.name, action, target, detail });
   }
 
-  /** A question the unanswered log has just stored: normalized, grouped, announced. */
-  added(stored: Pick<StoredQuestion, 'id'>): void {
-    const q = this.groupOne(stored.id);
+  /** A question the unanswered log has just stored (on this replica): normalized, grouped, announced. */
+  async added(stored: Pick<StoredQuestion, 'id'>): Promise<void> {
+    const q = await this.groupOne(stored.id);
     if (!q) return;
-    this.publish(q);
+    await this.publish(q);
     this.o.onNew?.(q);
   }
 
   /** Groups questions stored while the inbox was not running (first start, older rows). */
-  backfill(): void {
-    for (const q of this.o.store.questions.ungrouped()) this.groupOne(q.id);
+  async backfill(): Promise<number> {
+    const ungrouped = await this.o.store.questions.ungrouped();
+    for (const q of ungrouped) await this.groupOne(q.id);
+    return ungrouped.length;
   }
 
-  private groupOne(id: string): InboxQuestion | undefined {
+  private async groupOne(id: string): Promise<InboxQuestion | undefined> {
     const { questions } = this.o.store;
-    const q = questions.get(id);
+    const q = await questions.get(id);
     if (!q) return undefined;
     const normalized = normalizeQuestion(q.text);
-    const candidates = questions
-      .all()
-      .filter((c) => c.id !== q.id && c.createdAt <= q.createdAt && ACTIVE.includes(c.status));
+    const candidates = (await questions.all()).filter(
+      (c) => c.id !== q.id && c.createdAt <= q.createdAt && ACTIVE.includes(c.status),
+    );
     const groupId = findGroup({ ...q, normalized }, candidates);
     return questions.update(q.id, { normalized, groupId });
   }
 
-  publish(q: InboxQuestion): void {
-    this.o.events.publish('question', q.commune, this.toJson(q));
+  /**
+   * Every question, grouped: one stored a moment ago whose grouping (run on `onLogged`, in the
+   * background) has not finished yet is grouped now, so a list never shows it on its own.
+   */
+  private async allGrouped(): Promise<InboxQuestion[]> {
+    const all = await this.o.store.questions.all();
+    const pending = all.filter((q) => !q.grouped).reverse(); // oldest first
+    if (!pending.length) return all;
+    for (const q of pending) await this.groupOne(q.id);
+    return this.o.store.questions.all();
   }
 
-  toJson(q: InboxQuestion, groupSizes?: Map<string, number>): QuestionJson {
-    const group = groupSizes ? undefined : this.o.store.questions.inGroup(q.groupId);
-    const size = groupSizes?.get(q.groupId) ?? group?.length ?? 1;
+  /** Shows the question on this replica's dashboards and tells the other replicas. Never throws. */
+  async publish(q: InboxQuestion): Promise<void> {
+    try {
+      this.o.signals?.send({ t: 'question', id: q.id });
+      await this.publishLocally(q);
+    } catch (err) {
+      this.o.logger.warn({ err, questionId: q.id }, 'team inbox: live update failed');
+    }
+  }
+
+  /** Shows the question on this replica's dashboards (a change made here or on another replica). */
+  async publishLocally(q: InboxQuestion): Promise<void> {
+    if (this.o.events.size === 0) return;
+    this.o.events.publish('question', q.commune, await this.json(q));
+  }
+
+  /** A message of a taken-over conversation, to the dashboards of every replica. */
+  publishMessage(
+    q: Pick<InboxQuestion, 'id' | 'commune'>,
+    m: { from: TranscriptEntry['from']; text: string; at: string },
+  ): void {
+    this.o.events.publish('message', q.commune, { questionId: q.id, ...m });
+    this.o.signals?.send({ t: 'message', questionId: q.id, commune: q.commune, ...m });
+  }
+
+  /** The JSON of one question, with its group and takeover state read from the store. */
+  async json(q: InboxQuestion): Promise<QuestionJson> {
+    const [group, takenOver] = await Promise.all([
+      this.o.store.questions.inGroup(q.groupId),
+      this.o.takenOver(),
+    ]);
+    return this.toJson(q, { group, takenOver });
+  }
+
+  toJson(q: InboxQuestion, ctx: JsonContext): QuestionJson {
+    const group = ctx.sizes ? undefined : ctx.group;
+    const size = ctx.sizes?.get(q.groupId) ?? group?.length ?? 1;
     const staleBefore = Date.now() - this.o.staleAfterMinutes * 60_000;
     const rows = group ?? [q];
     const deliveries = rows.flatMap((g) =>
@@ -134,16 +207,16 @@ export class Inbox {
       answer:
         q.answerText && q.answeredAt ? { text: q.answerText, by: q.answerBy ?? '', at: q.answeredAt } : null,
       escalationNote: q.escalationNote,
-      takenOver: this.o.isTakenOver(q.id),
+      takenOver: ctx.takenOver.has(q.id),
       deliveries,
     };
   }
 
-  /** Questions the principal may see, filtered. */
-  visible(p: Principal, f: ListFilter = {}): InboxQuestion[] {
+  /** Questions the principal may see, filtered (from `all`, one read of the store). */
+  private filter(all: readonly InboxQuestion[], p: Principal, f: ListFilter = {}): InboxQuestion[] {
     const communeFilter = f.commune ? communeKey(f.commune) : undefined;
     const needle = f.q ? normalizeQuestion(f.q) : undefined;
-    return this.o.store.questions.all().filter((q) => {
+    return all.filter((q) => {
       if (!canSeeCommune(p, q.commune)) return false;
       if (f.status && q.status !== f.status) return false;
       if (communeFilter !== undefined && communeKey(q.commune) !== communeFilter) return false;
@@ -156,15 +229,22 @@ export class Inbox {
     });
   }
 
-  list(p: Principal, f: ListFilter) {
+  /** Questions the principal may see, filtered. */
+  async visible(p: Principal, f: ListFilter = {}): Promise<InboxQuestion[]> {
+    return this.filter(await this.allGrouped(), p, f);
+  }
+
+  async list(p: Principal, f: ListFilter) {
     if (f.status && !STATUSES.includes(f.status as QuestionStatus)) {
       throw new TeamError(400, 'BadArgument', `status must be one of ${STATUSES.join(', ')}`);
     }
-    const all = this.visible(p);
+    const [everything, takenOver] = await Promise.all([this.allGrouped(), this.o.takenOver()]);
+    const all = this.filter(everything, p);
     const sizes = new Map<string, number>();
     for (const q of all) sizes.set(q.groupId, (sizes.get(q.groupId) ?? 0) + 1);
-    const items = this.visible(p, f).map((q) => this.toJson(q, sizes));
-    const withoutStatus = this.visible(p, { ...f, status: undefined }).map((q) => this.toJson(q, sizes));
+    const ctx = { sizes, takenOver };
+    const items = this.filter(all, p, f).map((q) => this.toJson(q, ctx));
+    const withoutStatus = this.filter(all, p, { ...f, status: undefined }).map((q) => this.toJson(q, ctx));
     const counts: Record<string, number> = { stale: 0 };
     for (const s of STATUSES) counts[s] = 0;
     for (const q of withoutStatus) {
@@ -186,8 +266,8 @@ export class Inbox {
   }
 
   /** The question, or 404 / 403. */
-  require(p: Principal, id: string): InboxQuestion {
-    const q = this.o.store.questions.get(id);
+  async require(p: Principal, id: string): Promise<InboxQuestion> {
+    const q = await this.o.store.questions.get(id);
     if (!q) throw new TeamError(404, 'NotFound', 'No such question');
     if (!canSeeCommune(p, q.commune)) {
       throw new TeamError(403, 'Forbidden', 'This question belongs to a commune you are not a member of');
@@ -195,124 +275,158 @@ export class Inbox {
     return q;
   }
 
-  detail(p: Principal, id: string) {
-    const q = this.require(p, id);
-    const group = this.o.store.questions.inGroup(q.groupId).filter((g) => canSeeCommune(p, g.commune));
+  async detail(p: Principal, id: string) {
+    const q = await this.require(p, id);
+    const [all, takenOver] = await Promise.all([
+      this.o.store.questions.inGroup(q.groupId),
+      this.o.takenOver(),
+    ]);
+    const group = all.filter((g) => canSeeCommune(p, g.commune));
     return {
-      ...this.toJson(q),
-      transcript: q.transcript as TranscriptEntry[],
-      group: group.map((g) => this.toJson(g)),
+      ...this.toJson(q, { group: all, takenOver }),
+      transcript: q.transcript,
+      group: group.map((g) => this.toJson(g, { group: all, takenOver })),
     };
   }
 
-  private change(
+  /**
+   * Reads the question, decides, and applies the decision only if nobody changed its status or
+   * assignee meanwhile (on this or another replica); otherwise decides again on the fresh row.
+   */
+  private async transition(
     p: Principal,
-    q: InboxQuestion,
+    id: string,
     action: string,
-    patch: Parameters<TeamStore['questions']['update']>[1],
-    detail?: unknown,
-  ): QuestionJson {
-    const updated = this.o.store.questions.update(q.id, patch)!;
-    this.audit(p, action, q.id, { from: q.status, to: updated.status, ...(detail as object) });
-    this.publish(updated);
-    return this.toJson(updated);
-  }
-
-  claim(p: Principal, id: string): QuestionJson {
-    const q = this.require(p, id);
-    if (q.status === 'claimed' && q.assigneeId === p.id) return this.toJson(q);
-    if (!['open', 'escalated', 'undeliverable'].includes(q.status)) {
-      throw new TeamError(409, 'Conflict', `A question that is ${q.status} cannot be claimed`);
+    decide: (q: InboxQuestion) => Decision,
+  ): Promise<QuestionJson> {
+    for (let attempt = 1; ; attempt++) {
+      const q = await this.require(p, id);
+      const d = decide(q);
+      if ('unchanged' in d) return this.json(q);
+      const updated = await this.o.store.questions.updateIf(q.id, q, d.patch);
+      if (updated) {
+        await this.audit(p, action, q.id, { from: q.status, to: updated.status, ...d.detail });
+        await this.publish(updated);
+        return this.json(updated);
+      }
+      if (attempt >= ATTEMPTS) {
+        throw new TeamError(409, 'Conflict', 'The question was changed by someone else at the same time');
+      }
     }
-    return this.change(p, q, 'question.claim', { status: 'claimed', assigneeId: p.id, assigneeName: p.name });
   }
 
-  escalate(p: Principal, id: string, note: unknown): QuestionJson {
-    const q = this.require(p, id);
+  claim(p: Principal, id: string): Promise<QuestionJson> {
+    return this.transition(p, id, 'question.claim', (q) => {
+      if (q.status === 'claimed' && q.assigneeId === p.id) return { unchanged: true };
+      if (!['open', 'escalated', 'undeliverable'].includes(q.status)) {
+        throw new TeamError(409, 'Conflict', `A question that is ${q.status} cannot be claimed`);
+      }
+      return { patch: { status: 'claimed', assigneeId: p.id, assigneeName: p.name } };
+    });
+  }
+
+  escalate(p: Principal, id: string, note: unknown): Promise<QuestionJson> {
     if (note !== undefined && typeof note !== 'string')
       throw new TeamError(400, 'BadArgument', 'note must be text');
-    if (!['open', 'claimed'].includes(q.status)) {
-      throw new TeamError(409, 'Conflict', `A question that is ${q.status} cannot be escalated`);
-    }
     const escalationNote = (note ?? '').trim().slice(0, 2000) || null;
-    return this.change(
-      p,
-      q,
-      'question.escalate',
-      { status: 'escalated', escalationNote },
-      { note: escalationNote },
-    );
+    return this.transition(p, id, 'question.escalate', (q) => {
+      if (!['open', 'claimed'].includes(q.status)) {
+        throw new TeamError(409, 'Conflict', `A question that is ${q.status} cannot be escalated`);
+      }
+      return { patch: { status: 'escalated', escalationNote }, detail: { note: escalationNote } };
+    });
   }
 
-  close(p: Principal, id: string): QuestionJson {
-    const q = this.require(p, id);
-    if (q.status === 'closed') throw new TeamError(409, 'Conflict', 'The question is already closed');
-    return this.change(p, q, 'question.close', { status: 'closed' });
+  close(p: Principal, id: string): Promise<QuestionJson> {
+    return this.transition(p, id, 'question.close', (q) => {
+      if (q.status === 'closed') throw new TeamError(409, 'Conflict', 'The question is already closed');
+      return { patch: { status: 'closed' } };
+    });
   }
 
   /**
    * Answers a question and every active question of its group: "Tổ công nghệ số trả lời: …" is sent
    * to each citizen on their channel; one that cannot be reached becomes `undeliverable`.
+   *
+   * Each question is first marked answered (delivery `pending`) by a conditional update, and only the
+   * request that made that change sends to its citizen: two members answering at once (on two
+   * replicas) send one answer, and the other gets 409.
    */
   async answer(p: Principal, id: string, text: unknown) {
-    const q = this.require(p, id);
+    await this.require(p, id);
     if (typeof text !== 'string' || !text.trim()) throw new TeamError(400, 'BadArgument', 'text is required');
     if (text.length > 4000) throw new TeamError(400, 'BadArgument', 'text is longer than 4000 characters');
-    if (q.status === 'answered' || q.status === 'closed') {
-      throw new TeamError(409, 'Conflict', `A question that is ${q.status} cannot be answered again`);
-    }
     const answer = text.trim();
-    const targets = [
-      q,
-      ...this.o.store.questions
-        .inGroup(q.groupId)
-        .filter((g) => g.id !== q.id && ACTIVE.includes(g.status) && canSeeCommune(p, g.commune)),
-    ];
+    const answeredAt = new Date().toISOString();
+    const reserve = (t: InboxQuestion) =>
+      this.o.store.questions.updateIf(t.id, t, {
+        status: 'answered',
+        answerText: answer,
+        answerBy: p.name,
+        answeredAt,
+        deliveryStatus: 'pending',
+        deliveryRef: null,
+        assigneeId: t.assigneeId ?? p.id,
+        assigneeName: t.assigneeName ?? p.name,
+      });
+
+    let q: InboxQuestion | undefined;
+    for (let attempt = 1; !q; attempt++) {
+      const current = await this.require(p, id);
+      if (current.status === 'answered' || current.status === 'closed') {
+        throw new TeamError(409, 'Conflict', `A question that is ${current.status} cannot be answered again`);
+      }
+      if (await reserve(current)) q = current;
+      else if (attempt >= ATTEMPTS) {
+        throw new TeamError(409, 'Conflict', 'The question was changed by someone else at the same time');
+      }
+    }
+    const targets = [q];
+    const others = (await this.o.store.questions.inGroup(q.groupId)).filter(
+      (g) => g.id !== q.id && ACTIVE.includes(g.status) && canSeeCommune(p, g.commune),
+    );
+    for (const g of others) if (await reserve(g)) targets.push(g);
+
     const delivered: { questionId: string; status: 'sent' | 'pending' | 'undeliverable' }[] = [];
     const message = `${TEAM_PREFIX}${answer}`;
     let main: InboxQuestion | undefined;
     for (const t of targets) {
       const result = await this.o.delivery.send(t.reference, message);
-      const at = new Date().toISOString();
-      this.o.store.questions.appendTranscript(t.id, { from: 'team', text: message, at });
-      const updated = this.o.store.questions.update(t.id, {
-        status: result.status === 'undeliverable' ? 'undeliverable' : 'answered',
-        answerText: answer,
-        answerBy: p.name,
-        answeredAt: at,
-        deliveryStatus: result.status,
-        deliveryRef: result.ref ?? null,
-        assigneeId: t.assigneeId ?? p.id,
-        assigneeName: t.assigneeName ?? p.name,
-      })!;
+      await this.o.store.questions.appendTranscript(t.id, {
+        from: 'team',
+        text: message,
+        at: new Date().toISOString(),
+      });
+      const updated = (await this.o.store.questions.recordDelivery(t.id, {
+        status: result.status,
+        ref: result.ref ?? null,
+      }))!;
       if (t.id === q.id) main = updated;
       delivered.push({ questionId: t.id, status: result.status });
-      this.audit(p, 'question.answer', t.id, {
+      await this.audit(p, 'question.answer', t.id, {
         from: t.status,
         to: updated.status,
         delivery: result.status,
         viaGroupOf: t.id === q.id ? undefined : q.id,
         text: redactPii(answer).text,
       });
-      this.publish(updated);
+      await this.publish(updated);
     }
-    return { question: this.toJson(main!), delivered };
+    return { question: await this.json(main!), delivered };
   }
 
   /** A channel reported that a team message did not reach the citizen. */
-  undeliverable(ref: string, reason: string): void {
-    const q = this.o.store.questions.byDeliveryRef(ref);
+  async undeliverable(ref: string, reason: string): Promise<void> {
+    const q = await this.o.store.questions.byDeliveryRef(ref);
     if (!q) return;
-    const updated = this.o.store.questions.update(q.id, {
-      status: q.status === 'answered' ? 'undeliverable' : q.status,
-      deliveryStatus: 'undeliverable',
-    })!;
-    this.audit({ id: 'system', name: 'hệ thống' }, 'question.undeliverable', q.id, { reason });
+    const updated = await this.o.store.questions.recordDelivery(q.id, { status: 'undeliverable', ref });
+    if (!updated) return;
+    await this.audit({ id: 'system', name: 'hệ thống' }, 'question.undeliverable', q.id, { reason });
     this.o.logger.warn({ questionId: q.id, reason }, 'team answer undeliverable');
-    this.publish(updated);
+    await this.publish(updated);
   }
 
-  csv(p: Principal, f: ListFilter): string {
+  async csv(p: Principal, f: ListFilter): Promise<string> {
     const header = [
       'id',
       'createdAt',
@@ -330,7 +444,7 @@ export class Inbox {
       'answeredBy',
       'answeredAt',
     ];
-    const rows = this.visible(p, f).map((q) => [
+    const rows = (await this.visible(p, f)).map((q) => [
       q.id,
       q.createdAt,
       q.updatedAt,
@@ -350,8 +464,8 @@ export class Inbox {
     return [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
   }
 
-  trends(p: Principal, feedback: { up: number; down: number }) {
-    const all = this.visible(p);
+  async trends(p: Principal, feedback: { up: number; down: number }) {
+    const all = await this.visible(p);
     const weekAgo = new Date(Date.now() - 7 * 86_400_000).toISOString();
     const asked = new Map<string, { text: string; count: number }>();
     for (const q of all) {

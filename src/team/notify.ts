@@ -29,8 +29,21 @@ export class WebhookNotifier {
     },
   ) {}
 
-  notify(q: InboxQuestion): void {
-    const hook = this.o.webhooks.get(communeKey(q.commune));
+  /**
+   * Posts the new question to its commune's webhook, if any. Called only by the replica that logged
+   * the question (the unanswered log's `onLogged` fires there alone), so each question is sent once
+   * however many replicas run. Never throws; resolves when the request has ended.
+   */
+  notify(q: InboxQuestion): Promise<void> {
+    const p: Promise<void> = this.send(q)
+      .catch((err: unknown) => this.o.logger.warn({ err, commune: q.commune }, 'commune webhook failed'))
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+    return p;
+  }
+
+  private async send(q: InboxQuestion): Promise<void> {
+    const hook = await this.o.webhooks.get(communeKey(q.commune));
     if (!hook) return;
     const body = JSON.stringify({
       questionId: q.id,
@@ -38,21 +51,15 @@ export class WebhookNotifier {
       text: q.text,
       url: this.o.dashboardUrl(q.id),
     });
-    const p = fetch(hook.url, {
+    const res = await fetch(hook.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body,
       redirect: 'manual',
       signal: AbortSignal.timeout(this.o.timeoutMs ?? 3000),
-    })
-      .then(async (res) => {
-        await res.body?.cancel();
-        if (!res.ok)
-          this.o.logger.warn({ status: res.status, commune: q.commune }, 'commune webhook refused');
-      })
-      .catch((err: unknown) => this.o.logger.warn({ err, commune: q.commune }, 'commune webhook failed'))
-      .finally(() => this.inFlight.delete(p));
-    this.inFlight.add(p);
+    });
+    await res.body?.cancel();
+    if (!res.ok) this.o.logger.warn({ status: res.status, commune: q.commune }, 'commune webhook refused');
   }
 
   async idle(): Promise<void> {

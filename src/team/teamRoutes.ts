@@ -4,6 +4,7 @@ import { sendError } from '../http/server.js';
 import { hashToken, newToken, type Principal, type TeamAuth } from './auth.js';
 import type { Curation } from './curation.js';
 import type { EventHub } from './events.js';
+import type { TeamSignals } from './signals.js';
 import { communeKey } from './grouping.js';
 import { TeamError, type Inbox, type ListFilter } from './inbox.js';
 import { validWebhookUrl } from './notify.js';
@@ -15,6 +16,8 @@ export interface TeamRouteDeps {
   inbox: Inbox;
   store: TeamStore;
   events: EventHub;
+  /** Tells the other replicas (a revoked member's streams end everywhere). */
+  signals?: TeamSignals;
   takeover: TakeoverService;
   curation: Curation;
   feedback: FeedbackStore & {
@@ -60,15 +63,15 @@ export function registerTeamRoutes(server: restify.Server, d: TeamRouteDeps): vo
     (handler: Handler, opts: { admin?: boolean; queryToken?: boolean } = {}) =>
     async (req: restify.Request, res: restify.Response) => {
       res.setHeader('cache-control', 'no-store');
-      const principal = d.auth.authenticate(d.auth.tokenOf(req, opts.queryToken));
-      if (!principal) {
-        res.setHeader('www-authenticate', 'Bearer');
-        return sendError(res, 401, 'Unauthorized', 'A valid team token is required');
-      }
-      if (opts.admin && principal.role !== 'admin') {
-        return sendError(res, 403, 'Forbidden', 'Only an admin may do this');
-      }
       try {
+        const principal = await d.auth.authenticate(d.auth.tokenOf(req, opts.queryToken));
+        if (!principal) {
+          res.setHeader('www-authenticate', 'Bearer');
+          return sendError(res, 401, 'Unauthorized', 'A valid team token is required');
+        }
+        if (opts.admin && principal.role !== 'admin') {
+          return sendError(res, 403, 'Forbidden', 'Only an admin may do this');
+        }
         const result = await handler(req, res, principal);
         if (result !== undefined && !res.headersSent) res.json(200, result);
       } catch (err) {
@@ -103,9 +106,9 @@ export function registerTeamRoutes(server: restify.Server, d: TeamRouteDeps): vo
 
   server.get(
     '/api/team/questions.csv',
-    wrap((req, res, p) => {
-      const csv = d.inbox.csv(p, filter(req));
-      d.inbox.audit(p, 'questions.export_csv', undefined, filter(req));
+    wrap(async (req, res, p) => {
+      const csv = await d.inbox.csv(p, filter(req));
+      await d.inbox.audit(p, 'questions.export_csv', undefined, filter(req));
       res.setHeader('content-type', 'text/csv; charset=utf-8');
       res.setHeader('content-disposition', 'attachment; filename="cau-hoi-to-cong-nghe-so.csv"');
       res.writeHead(200);
@@ -138,7 +141,7 @@ export function registerTeamRoutes(server: restify.Server, d: TeamRouteDeps): vo
   server.post(
     '/api/team/questions/:id/takeover',
     wrap(async (req, _res, p) => {
-      const q = d.inbox.require(p, id(req));
+      const q = await d.inbox.require(p, id(req));
       await d.takeover.start(p, q);
       return { takenOver: true };
     }),
@@ -146,14 +149,14 @@ export function registerTeamRoutes(server: restify.Server, d: TeamRouteDeps): vo
   server.post(
     '/api/team/questions/:id/messages',
     wrap(async (req, _res, p) => {
-      const q = d.inbox.require(p, id(req));
+      const q = await d.inbox.require(p, id(req));
       return d.takeover.message(p, q, body(req).text);
     }),
   );
   server.post(
     '/api/team/questions/:id/handback',
     wrap(async (req, _res, p) => {
-      const q = d.inbox.require(p, id(req));
+      const q = await d.inbox.require(p, id(req));
       await d.takeover.handback(p, q);
       return { takenOver: false };
     }),
@@ -163,13 +166,13 @@ export function registerTeamRoutes(server: restify.Server, d: TeamRouteDeps): vo
     '/api/team/questions/:id/promote',
     wrap(
       async (req, _res, p) => {
-        const q = d.inbox.require(p, id(req));
+        const q = await d.inbox.require(p, id(req));
         if (!q.answerText && typeof body(req).answer !== 'string') {
           throw new TeamError(409, 'Conflict', 'Only an answered question can be promoted');
         }
-        const group = d.store.questions.inGroup(q.groupId);
+        const group = await d.store.questions.inGroup(q.groupId);
         const result = await d.curation.promote(p, q, group, body(req));
-        d.inbox.audit(p, 'question.promote', q.id, result);
+        await d.inbox.audit(p, 'question.promote', q.id, result);
         return result;
       },
       { admin: true },
@@ -223,12 +226,12 @@ export function registerTeamRoutes(server: restify.Server, d: TeamRouteDeps): vo
 
   server.get(
     '/api/team/members',
-    wrap(() => ({ items: d.store.members.list().map(memberJson) }), { admin: true }),
+    wrap(async () => ({ items: (await d.store.members.list()).map(memberJson) }), { admin: true }),
   );
   server.post(
     '/api/team/members',
     wrap(
-      (req, _res, p) => {
+      async (req, _res, p) => {
         const b = body(req);
         const name = typeof b.name === 'string' ? b.name.trim() : '';
         const role = (b.role ?? 'member') as Role;
@@ -244,8 +247,8 @@ export function registerTeamRoutes(server: restify.Server, d: TeamRouteDeps): vo
           throw new TeamError(400, 'BadArgument', 'a member needs at least one commune');
         }
         const token = newToken();
-        const member = d.store.members.create({ name, role, communes, tokenHash: hashToken(token) });
-        d.inbox.audit(p, 'member.add', member.id, { name, role, communes });
+        const member = await d.store.members.create({ name, role, communes, tokenHash: hashToken(token) });
+        await d.inbox.audit(p, 'member.add', member.id, { name, role, communes });
         return { member: memberJson(member), token };
       },
       { admin: true },
@@ -254,11 +257,14 @@ export function registerTeamRoutes(server: restify.Server, d: TeamRouteDeps): vo
   server.post(
     '/api/team/members/:id/disable',
     wrap(
-      (req, _res, p) => {
-        const existing = d.store.members.get(id(req));
+      async (req, _res, p) => {
+        const existing = await d.store.members.get(id(req));
         if (!existing) throw new TeamError(404, 'NotFound', 'No such member');
-        const member = d.store.members.disable(existing.id)!;
-        d.inbox.audit(p, 'member.disable', member.id, { name: member.name });
+        const member = (await d.store.members.disable(existing.id))!;
+        // A revoked token's open dashboard streams end now, on this replica and the others.
+        d.events.disconnect(member.id);
+        d.signals?.send({ t: 'member_disabled', id: member.id });
+        await d.inbox.audit(p, 'member.disable', member.id, { name: member.name });
         return memberJson(member);
       },
       { admin: true },
@@ -268,7 +274,7 @@ export function registerTeamRoutes(server: restify.Server, d: TeamRouteDeps): vo
   server.put(
     '/api/team/communes/:commune/webhook',
     wrap(
-      (req, _res, p) => {
+      async (req, _res, p) => {
         const commune = String(req.params.commune ?? '').trim();
         const key = communeKey(commune);
         if (!key) throw new TeamError(400, 'BadArgument', 'commune is required');
@@ -276,8 +282,8 @@ export function registerTeamRoutes(server: restify.Server, d: TeamRouteDeps): vo
         const url = raw === null || raw === '' ? null : validWebhookUrl(raw);
         if (url === undefined)
           throw new TeamError(400, 'BadArgument', 'url must be an http(s) URL (or null)');
-        d.store.webhooks.set(key, commune, url, p.id);
-        d.inbox.audit(p, url ? 'webhook.set' : 'webhook.remove', commune, { url });
+        await d.store.webhooks.set(key, commune, url, p.id);
+        await d.inbox.audit(p, url ? 'webhook.set' : 'webhook.remove', commune, { url });
         return { commune, url };
       },
       { admin: true },
@@ -285,16 +291,15 @@ export function registerTeamRoutes(server: restify.Server, d: TeamRouteDeps): vo
   );
   server.get(
     '/api/team/webhooks',
-    wrap(() => ({ items: d.store.webhooks.list() }), { admin: true }),
+    wrap(async () => ({ items: await d.store.webhooks.list() }), { admin: true }),
   );
 
   server.get(
     '/api/team/audit',
     wrap(
-      (req) => {
+      async (req) => {
         const target = str((req.query as Record<string, unknown> | undefined)?.target);
-        const items = d.store.audit.list(1000).filter((e) => !target || e.target === target);
-        return { items };
+        return { items: await d.store.audit.list(1000, { target }) };
       },
       { admin: true },
     ),

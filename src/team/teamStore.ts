@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { ConversationReference } from 'botbuilder';
-import { applyMigrations, type Db } from '../storage/database.js';
-import type { QuestionTableRow } from '../unanswered/sqliteUnansweredLog.js';
-import type { StoredQuestion } from '../unanswered/unansweredLog.js';
+import { forUpdate, type SqlDb, type SqlMigration } from '../storage/sql/index.js';
+import type { StoredQuestion, UnansweredQuestion } from '../unanswered/unansweredLog.js';
 
 /**
- * The team inbox's repositories. The interfaces are what the inbox uses; the SQLite classes are the
- * embedded implementation (a PostgreSQL backend implements the same interfaces).
+ * The team inbox's repositories, written once in portable SQL against SqlDb: the embedded SQLite store
+ * or PostgreSQL shared by several replicas (DATABASE_URL). Every state change that two team members
+ * could make at once on two replicas is one conditional statement (`updateIf`, `claim`, `removeIf…`)
+ * whose `changes` tells who won.
  */
 
 export type QuestionStatus = StoredQuestion['status'];
@@ -44,6 +45,8 @@ export interface InboxQuestion {
   createdAt: string;
   updatedAt: string;
   groupId: string;
+  /** False until the inbox has normalized and grouped it (`groupId` is then its own id). */
+  grouped: boolean;
   assigneeId: string | null;
   assigneeName: string | null;
   answerText: string | null;
@@ -68,18 +71,43 @@ export interface QuestionPatch {
   groupId?: string;
 }
 
+/** What a conditional update expects the row to still hold (what the caller read). */
+export interface QuestionExpectation {
+  status: QuestionStatus;
+  assigneeId: string | null;
+}
+
 export interface QuestionRepository {
-  get(id: string): InboxQuestion | undefined;
+  get(id: string): Promise<InboxQuestion | undefined>;
   /** Every question, newest first (the inbox filters in memory: communes are few hundred items). */
-  all(): InboxQuestion[];
-  inGroup(groupId: string): InboxQuestion[];
-  byDeliveryRef(ref: string): InboxQuestion | undefined;
+  all(): Promise<InboxQuestion[]>;
+  inGroup(groupId: string): Promise<InboxQuestion[]>;
+  byDeliveryRef(ref: string): Promise<InboxQuestion | undefined>;
   /** Questions without a normalized text or group yet (stored before the inbox ran). */
-  ungrouped(): InboxQuestion[];
-  update(id: string, patch: QuestionPatch): InboxQuestion | undefined;
-  appendTranscript(id: string, entry: TranscriptEntry): void;
+  ungrouped(): Promise<InboxQuestion[]>;
+  /** Applies the patch unconditionally; returns the question as it is now. */
+  update(id: string, patch: QuestionPatch): Promise<InboxQuestion | undefined>;
+  /**
+   * Applies the patch only if the row still has the expected status and assignee (one conditional
+   * UPDATE … RETURNING): the question after the change, or undefined when someone else changed it
+   * first (or it does not exist).
+   */
+  updateIf(
+    id: string,
+    expected: QuestionExpectation,
+    patch: QuestionPatch,
+  ): Promise<InboxQuestion | undefined>;
+  /**
+   * Records how a team message was delivered; an undeliverable one turns an `answered` question into
+   * `undeliverable` (any other status is kept).
+   */
+  recordDelivery(
+    id: string,
+    delivery: { status: DeliveryStatus; ref: string | null },
+  ): Promise<InboxQuestion | undefined>;
+  appendTranscript(id: string, entry: TranscriptEntry): Promise<void>;
   /** Deletes the transcripts of closed questions last changed before `before`; returns how many. */
-  dropTranscripts(before: string): number;
+  dropTranscripts(before: string): Promise<number>;
 }
 
 export type Role = 'member' | 'admin';
@@ -94,11 +122,11 @@ export interface Member {
 }
 
 export interface MemberRepository {
-  create(m: { name: string; role: Role; communes: string[]; tokenHash: string }): Member;
-  list(): Member[];
-  get(id: string): Member | undefined;
-  byTokenHash(hash: string): Member | undefined;
-  disable(id: string): Member | undefined;
+  create(m: { name: string; role: Role; communes: string[]; tokenHash: string }): Promise<Member>;
+  list(): Promise<Member[]>;
+  get(id: string): Promise<Member | undefined>;
+  byTokenHash(hash: string): Promise<Member | undefined>;
+  disable(id: string): Promise<Member | undefined>;
 }
 
 export interface AuditEntry {
@@ -111,15 +139,28 @@ export interface AuditEntry {
   detail: unknown;
 }
 
+export interface AuditFilter {
+  target?: string;
+  /** Only actions starting with this text (e.g. "kb."). */
+  actionPrefix?: string;
+}
+
 export interface AuditRepository {
-  record(e: { actorId: string; actorName: string; action: string; target?: string; detail?: unknown }): void;
-  list(limit?: number): AuditEntry[];
+  record(e: {
+    actorId: string;
+    actorName: string;
+    action: string;
+    target?: string;
+    detail?: unknown;
+  }): Promise<void>;
+  /** Newest first. */
+  list(limit?: number, filter?: AuditFilter): Promise<AuditEntry[]>;
 }
 
 export interface WebhookRepository {
-  set(communeKey: string, commune: string, url: string | null, by: string): void;
-  get(communeKey: string): { commune: string; url: string } | undefined;
-  list(): { commune: string; url: string }[];
+  set(communeKey: string, commune: string, url: string | null, by: string): Promise<void>;
+  get(communeKey: string): Promise<{ commune: string; url: string } | undefined>;
+  list(): Promise<{ commune: string; url: string }[]>;
 }
 
 export interface TakeoverRecord {
@@ -134,16 +175,38 @@ export interface TakeoverRecord {
 }
 
 export interface TakeoverRepository {
-  list(): TakeoverRecord[];
-  put(r: TakeoverRecord): void;
-  touch(key: string, at: string): void;
-  remove(key: string): void;
+  list(): Promise<TakeoverRecord[]>;
+  get(key: string): Promise<TakeoverRecord | undefined>;
+  /** The takeover of a question's conversation, if any (the most recent one). */
+  byQuestion(questionId: string): Promise<TakeoverRecord | undefined>;
+  /**
+   * Stores the takeover unless another member holds the conversation with a team message after
+   * `idleBefore` (one conditional upsert). False when someone else holds it.
+   */
+  claim(r: TakeoverRecord, idleBefore: string): Promise<boolean>;
+  touch(key: string, at: string): Promise<void>;
+  /** Deletes the takeover of this question's conversation; false when it was already gone. */
+  remove(key: string, questionId: string): Promise<boolean>;
+  /** Deletes it only while it is still idle (last team message before `idleBefore`). */
+  removeIfIdle(key: string, idleBefore: string): Promise<boolean>;
 }
 
-const MIGRATIONS = [
+export interface JobRepository {
+  /**
+   * Claims one run of a periodic job across replicas: true (and the run is recorded) when no replica
+   * ran it after `notAfter`.
+   */
+  claimRun(name: string, now: string, notAfter: string): Promise<boolean>;
+}
+
+/**
+ * The inbox's columns of the `questions` table (created by the unanswered log's `questions/1`, so
+ * these run after it).
+ */
+export const QUESTION_MIGRATIONS: readonly SqlMigration[] = [
   {
     id: 'questions/2',
-    sql: `ALTER TABLE questions ADD COLUMN normalized TEXT;
+    sqlite: `ALTER TABLE questions ADD COLUMN normalized TEXT;
       ALTER TABLE questions ADD COLUMN group_id TEXT;
       ALTER TABLE questions ADD COLUMN assignee_id TEXT;
       ALTER TABLE questions ADD COLUMN assignee_name TEXT;
@@ -155,10 +218,36 @@ const MIGRATIONS = [
       ALTER TABLE questions ADD COLUMN delivery_ref TEXT;
       CREATE INDEX questions_group ON questions (group_id);
       CREATE INDEX questions_delivery_ref ON questions (delivery_ref);`,
+    postgres: `ALTER TABLE questions
+        ADD COLUMN normalized TEXT,
+        ADD COLUMN group_id TEXT,
+        ADD COLUMN assignee_id TEXT,
+        ADD COLUMN assignee_name TEXT,
+        ADD COLUMN answer_text TEXT,
+        ADD COLUMN answer_by TEXT,
+        ADD COLUMN answered_at TEXT,
+        ADD COLUMN escalation_note TEXT,
+        ADD COLUMN delivery_status TEXT,
+        ADD COLUMN delivery_ref TEXT;
+      CREATE INDEX questions_group ON questions (group_id);
+      CREATE INDEX questions_delivery_ref ON questions (delivery_ref);`,
   },
+];
+
+/** The team's own tables (members, audit, webhooks, takeovers, periodic jobs). */
+export const TEAM_MIGRATIONS: readonly SqlMigration[] = [
   {
     id: 'team_members/1',
-    sql: `CREATE TABLE team_members (
+    sqlite: `CREATE TABLE team_members (
+      id TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      role TEXT NOT NULL,
+      communes TEXT NOT NULL,
+      token_hash TEXT NOT NULL UNIQUE,
+      disabled INTEGER NOT NULL DEFAULT 0,
+      created_at TEXT NOT NULL
+    );`,
+    postgres: `CREATE TABLE team_members (
       id TEXT PRIMARY KEY,
       name TEXT NOT NULL,
       role TEXT NOT NULL,
@@ -170,8 +259,17 @@ const MIGRATIONS = [
   },
   {
     id: 'team_audit/1',
-    sql: `CREATE TABLE team_audit (
+    sqlite: `CREATE TABLE team_audit (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
+      at TEXT NOT NULL,
+      actor_id TEXT NOT NULL,
+      actor_name TEXT NOT NULL,
+      action TEXT NOT NULL,
+      target TEXT,
+      detail TEXT
+    );`,
+    postgres: `CREATE TABLE team_audit (
+      id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
       at TEXT NOT NULL,
       actor_id TEXT NOT NULL,
       actor_name TEXT NOT NULL,
@@ -182,7 +280,14 @@ const MIGRATIONS = [
   },
   {
     id: 'team_webhooks/1',
-    sql: `CREATE TABLE team_webhooks (
+    sqlite: `CREATE TABLE team_webhooks (
+      commune_key TEXT PRIMARY KEY,
+      commune TEXT NOT NULL,
+      url TEXT NOT NULL,
+      updated_by TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    );`,
+    postgres: `CREATE TABLE team_webhooks (
       commune_key TEXT PRIMARY KEY,
       commune TEXT NOT NULL,
       url TEXT NOT NULL,
@@ -192,7 +297,17 @@ const MIGRATIONS = [
   },
   {
     id: 'team_takeovers/1',
-    sql: `CREATE TABLE team_takeovers (
+    sqlite: `CREATE TABLE team_takeovers (
+      key TEXT PRIMARY KEY,
+      question_id TEXT NOT NULL,
+      channel_id TEXT NOT NULL,
+      conversation_id TEXT NOT NULL,
+      member_id TEXT NOT NULL,
+      member_name TEXT NOT NULL,
+      started_at TEXT NOT NULL,
+      last_team_at TEXT NOT NULL
+    );`,
+    postgres: `CREATE TABLE team_takeovers (
       key TEXT PRIMARY KEY,
       question_id TEXT NOT NULL,
       channel_id TEXT NOT NULL,
@@ -203,10 +318,52 @@ const MIGRATIONS = [
       last_team_at TEXT NOT NULL
     );`,
   },
+  {
+    id: 'team_takeovers/2',
+    sqlite: 'CREATE INDEX team_takeovers_question ON team_takeovers (question_id);',
+    postgres: 'CREATE INDEX team_takeovers_question ON team_takeovers (question_id);',
+  },
+  {
+    // Keys were "<channel>\u0000<conversation>" (PostgreSQL text cannot hold NUL): now "<channel>|<conversation>".
+    id: 'team_takeovers/3',
+    sqlite: "UPDATE team_takeovers SET key = channel_id || '|' || conversation_id;",
+    postgres: "UPDATE team_takeovers SET key = channel_id || '|' || conversation_id;",
+  },
+  {
+    id: 'team_audit/2',
+    sqlite: 'CREATE INDEX team_audit_target ON team_audit (target);',
+    postgres: 'CREATE INDEX team_audit_target ON team_audit (target);',
+  },
+  {
+    id: 'team_jobs/1',
+    sqlite: `CREATE TABLE team_jobs (
+      name TEXT PRIMARY KEY,
+      last_run_at TEXT NOT NULL
+    );`,
+    postgres: `CREATE TABLE team_jobs (
+      name TEXT PRIMARY KEY,
+      last_run_at TEXT NOT NULL
+    );`,
+  },
 ];
 
-/** The unanswered log's `questions` row plus the inbox's columns (migration `questions/2`). */
-interface QuestionRow extends QuestionTableRow {
+/** A row of `questions`: the unanswered log's columns (`questions/1`) plus the inbox's (`questions/2`). */
+interface QuestionRow {
+  id: string;
+  text: string;
+  channel: string;
+  conversation_id: string;
+  user_id: string;
+  reference: string;
+  commune: string | null;
+  topic: string | null;
+  reason: UnansweredQuestion['reason'];
+  confidence: number | string | null;
+  sources: string | null;
+  transcript: string | null;
+  status: QuestionStatus;
+  created_at: string;
+  updated_at: string;
   normalized: string | null;
   group_id: string | null;
   assignee_id: string | null;
@@ -233,79 +390,124 @@ const COLUMNS: Record<keyof QuestionPatch, string> = {
   groupId: 'group_id',
 };
 
-/** The `questions` table (created by SqliteUnansweredLog), extended with the inbox's columns. */
-export class SqliteQuestionRepository implements QuestionRepository {
-  constructor(private readonly db: Db) {}
+/** `SET a = ?, b = ?, updated_at = ?` and its values. */
+function setClause(patch: QuestionPatch): { sql: string; values: unknown[] } {
+  const sets: string[] = [];
+  const values: unknown[] = [];
+  for (const [key, column] of Object.entries(COLUMNS) as [keyof QuestionPatch, string][]) {
+    if (patch[key] === undefined) continue;
+    sets.push(`${column} = ?`);
+    values.push(patch[key]);
+  }
+  sets.push('updated_at = ?');
+  values.push(new Date().toISOString());
+  return { sql: sets.join(', '), values };
+}
 
-  get(id: string): InboxQuestion | undefined {
-    const row = this.db.prepare<[string], QuestionRow>('SELECT * FROM questions WHERE id = ?').get(id);
+/** The `questions` table (created by the unanswered log), extended with the inbox's columns. */
+export class SqlQuestionRepository implements QuestionRepository {
+  constructor(private readonly db: SqlDb) {}
+
+  async get(id: string): Promise<InboxQuestion | undefined> {
+    const row = await this.db.get<QuestionRow>('SELECT * FROM questions WHERE id = ?', [id]);
     return row ? fromRow(row) : undefined;
   }
 
-  all(): InboxQuestion[] {
-    return this.db
-      .prepare<[], QuestionRow>('SELECT * FROM questions ORDER BY created_at DESC, id')
-      .all()
-      .map(fromRow);
+  async all(): Promise<InboxQuestion[]> {
+    const rows = await this.db.all<QuestionRow>('SELECT * FROM questions ORDER BY created_at DESC, id');
+    return rows.map(fromRow);
   }
 
-  inGroup(groupId: string): InboxQuestion[] {
-    return this.db
-      .prepare<[string], QuestionRow>('SELECT * FROM questions WHERE group_id = ? ORDER BY created_at')
-      .all(groupId)
-      .map(fromRow);
+  async inGroup(groupId: string): Promise<InboxQuestion[]> {
+    const rows = await this.db.all<QuestionRow>(
+      'SELECT * FROM questions WHERE group_id = ? ORDER BY created_at, id',
+      [groupId],
+    );
+    return rows.map(fromRow);
   }
 
-  byDeliveryRef(ref: string): InboxQuestion | undefined {
-    const row = this.db
-      .prepare<[string], QuestionRow>('SELECT * FROM questions WHERE delivery_ref = ?')
-      .get(ref);
+  async byDeliveryRef(ref: string): Promise<InboxQuestion | undefined> {
+    const row = await this.db.get<QuestionRow>(
+      'SELECT * FROM questions WHERE delivery_ref = ? ORDER BY updated_at DESC LIMIT 1',
+      [ref],
+    );
     return row ? fromRow(row) : undefined;
   }
 
-  ungrouped(): InboxQuestion[] {
-    return this.db
-      .prepare<[], QuestionRow>(
-        'SELECT * FROM questions WHERE group_id IS NULL OR normalized IS NULL ORDER BY created_at',
-      )
-      .all()
-      .map(fromRow);
+  async ungrouped(): Promise<InboxQuestion[]> {
+    const rows = await this.db.all<QuestionRow>(
+      'SELECT * FROM questions WHERE group_id IS NULL OR normalized IS NULL ORDER BY created_at, id',
+    );
+    return rows.map(fromRow);
   }
 
-  update(id: string, patch: QuestionPatch): InboxQuestion | undefined {
-    const sets: string[] = [];
-    const values: unknown[] = [];
-    for (const [key, column] of Object.entries(COLUMNS) as [keyof QuestionPatch, string][]) {
-      if (patch[key] === undefined) continue;
-      sets.push(`${column} = ?`);
-      values.push(patch[key]);
-    }
-    sets.push('updated_at = ?');
-    values.push(new Date().toISOString());
-    this.db.prepare(`UPDATE questions SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
-    return this.get(id);
+  async update(id: string, patch: QuestionPatch): Promise<InboxQuestion | undefined> {
+    const set = setClause(patch);
+    const row = await this.db.get<QuestionRow>(`UPDATE questions SET ${set.sql} WHERE id = ? RETURNING *`, [
+      ...set.values,
+      id,
+    ]);
+    return row ? fromRow(row) : undefined;
   }
 
-  appendTranscript(id: string, entry: TranscriptEntry): void {
-    this.db.transaction(() => {
-      const row = this.db
-        .prepare<[string], { transcript: string | null }>('SELECT transcript FROM questions WHERE id = ?')
-        .get(id);
+  async updateIf(
+    id: string,
+    expected: QuestionExpectation,
+    patch: QuestionPatch,
+  ): Promise<InboxQuestion | undefined> {
+    const set = setClause(patch);
+    const row = await this.db.get<QuestionRow>(
+      `UPDATE questions SET ${set.sql}
+        WHERE id = ? AND status = ? AND COALESCE(assignee_id, '') = ? RETURNING *`,
+      [...set.values, id, expected.status, expected.assigneeId ?? ''],
+    );
+    return row ? fromRow(row) : undefined;
+  }
+
+  async recordDelivery(
+    id: string,
+    delivery: { status: DeliveryStatus; ref: string | null },
+  ): Promise<InboxQuestion | undefined> {
+    const now = new Date().toISOString();
+    const row =
+      delivery.status === 'undeliverable'
+        ? await this.db.get<QuestionRow>(
+            `UPDATE questions SET delivery_status = 'undeliverable', delivery_ref = ?, updated_at = ?,
+               status = CASE WHEN status = 'answered' THEN 'undeliverable' ELSE status END
+             WHERE id = ? RETURNING *`,
+            [delivery.ref, now, id],
+          )
+        : await this.db.get<QuestionRow>(
+            'UPDATE questions SET delivery_status = ?, delivery_ref = ?, updated_at = ? WHERE id = ? RETURNING *',
+            [delivery.status, delivery.ref, now, id],
+          );
+    return row ? fromRow(row) : undefined;
+  }
+
+  async appendTranscript(id: string, entry: TranscriptEntry): Promise<void> {
+    // Read-modify-write of one row: locked on PostgreSQL (FOR UPDATE), serialized on SQLite.
+    await this.db.transaction(async (tx) => {
+      const row = await tx.get<{ transcript: string | null }>(
+        `SELECT transcript FROM questions WHERE id = ?${forUpdate(tx)}`,
+        [id],
+      );
       if (!row) return;
-      const transcript = row.transcript ? (JSON.parse(row.transcript) as TranscriptEntry[]) : [];
+      const transcript = parse<TranscriptEntry[]>(row.transcript, []);
       transcript.push({ ...entry, text: entry.text.slice(0, 2000) });
-      this.db
-        .prepare('UPDATE questions SET transcript = ?, updated_at = ? WHERE id = ?')
-        .run(JSON.stringify(transcript.slice(-200)), new Date().toISOString(), id);
-    })();
+      await tx.run('UPDATE questions SET transcript = ?, updated_at = ? WHERE id = ?', [
+        JSON.stringify(transcript.slice(-200)),
+        new Date().toISOString(),
+        id,
+      ]);
+    });
   }
 
-  dropTranscripts(before: string): number {
-    return this.db
-      .prepare(
-        "UPDATE questions SET transcript = NULL WHERE status = 'closed' AND transcript IS NOT NULL AND updated_at < ?",
-      )
-      .run(before).changes;
+  async dropTranscripts(before: string): Promise<number> {
+    const r = await this.db.run(
+      "UPDATE questions SET transcript = NULL WHERE status = 'closed' AND transcript IS NOT NULL AND updated_at < ?",
+      [before],
+    );
+    return r.changes;
   }
 }
 
@@ -330,13 +532,14 @@ function fromRow(r: QuestionRow): InboxQuestion {
     commune: r.commune,
     topic: r.topic,
     reason: r.reason,
-    confidence: r.confidence,
+    confidence: r.confidence === null || r.confidence === undefined ? null : Number(r.confidence),
     sources: parse(r.sources, []),
     transcript: parse(r.transcript, []),
     status: r.status,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     groupId: r.group_id ?? r.id,
+    grouped: r.group_id !== null && r.normalized !== null,
     assigneeId: r.assignee_id,
     assigneeName: r.assignee_name,
     answerText: r.answer_text,
@@ -362,83 +565,96 @@ const memberFromRow = (r: MemberRow): Member => ({
   name: r.name,
   role: r.role,
   communes: parse(r.communes, []),
-  disabled: r.disabled === 1,
+  disabled: Number(r.disabled) === 1,
   createdAt: r.created_at,
 });
 
-export class SqliteMemberRepository implements MemberRepository {
-  constructor(private readonly db: Db) {}
+export class SqlMemberRepository implements MemberRepository {
+  constructor(private readonly db: SqlDb) {}
 
-  create(m: { name: string; role: Role; communes: string[]; tokenHash: string }): Member {
-    const id = randomUUID();
-    this.db
-      .prepare(
-        'INSERT INTO team_members (id, name, role, communes, token_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)',
-      )
-      .run(id, m.name, m.role, JSON.stringify(m.communes), m.tokenHash, new Date().toISOString());
-    return this.get(id)!;
+  async create(m: { name: string; role: Role; communes: string[]; tokenHash: string }): Promise<Member> {
+    const row = await this.db.get<MemberRow>(
+      `INSERT INTO team_members (id, name, role, communes, token_hash, disabled, created_at)
+         VALUES (?, ?, ?, ?, ?, 0, ?) RETURNING *`,
+      [randomUUID(), m.name, m.role, JSON.stringify(m.communes), m.tokenHash, new Date().toISOString()],
+    );
+    return memberFromRow(row!);
   }
 
-  list(): Member[] {
-    return this.db
-      .prepare<[], MemberRow>('SELECT * FROM team_members ORDER BY created_at')
-      .all()
-      .map(memberFromRow);
+  async list(): Promise<Member[]> {
+    const rows = await this.db.all<MemberRow>('SELECT * FROM team_members ORDER BY created_at, id');
+    return rows.map(memberFromRow);
   }
 
-  get(id: string): Member | undefined {
-    const row = this.db.prepare<[string], MemberRow>('SELECT * FROM team_members WHERE id = ?').get(id);
+  async get(id: string): Promise<Member | undefined> {
+    const row = await this.db.get<MemberRow>('SELECT * FROM team_members WHERE id = ?', [id]);
     return row ? memberFromRow(row) : undefined;
   }
 
-  byTokenHash(hash: string): Member | undefined {
-    const row = this.db
-      .prepare<[string], MemberRow>('SELECT * FROM team_members WHERE token_hash = ?')
-      .get(hash);
+  async byTokenHash(hash: string): Promise<Member | undefined> {
+    const row = await this.db.get<MemberRow>('SELECT * FROM team_members WHERE token_hash = ?', [hash]);
     return row ? memberFromRow(row) : undefined;
   }
 
-  disable(id: string): Member | undefined {
-    this.db.prepare('UPDATE team_members SET disabled = 1 WHERE id = ?').run(id);
-    return this.get(id);
+  async disable(id: string): Promise<Member | undefined> {
+    const row = await this.db.get<MemberRow>(
+      'UPDATE team_members SET disabled = 1 WHERE id = ? RETURNING *',
+      [id],
+    );
+    return row ? memberFromRow(row) : undefined;
   }
 }
 
-export class SqliteAuditRepository implements AuditRepository {
-  constructor(private readonly db: Db) {}
+interface AuditRow {
+  id: number | string;
+  at: string;
+  actor_id: string;
+  actor_name: string;
+  action: string;
+  target: string | null;
+  detail: string | null;
+}
 
-  record(e: { actorId: string; actorName: string; action: string; target?: string; detail?: unknown }): void {
-    this.db
-      .prepare(
-        'INSERT INTO team_audit (at, actor_id, actor_name, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)',
-      )
-      .run(
+export class SqlAuditRepository implements AuditRepository {
+  constructor(private readonly db: SqlDb) {}
+
+  async record(e: {
+    actorId: string;
+    actorName: string;
+    action: string;
+    target?: string;
+    detail?: unknown;
+  }): Promise<void> {
+    await this.db.run(
+      'INSERT INTO team_audit (at, actor_id, actor_name, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)',
+      [
         new Date().toISOString(),
         e.actorId,
         e.actorName,
         e.action,
         e.target ?? null,
         e.detail === undefined ? null : JSON.stringify(e.detail),
-      );
+      ],
+    );
   }
 
-  list(limit = 500): AuditEntry[] {
-    const rows = this.db
-      .prepare<
-        [number],
-        {
-          id: number;
-          at: string;
-          actor_id: string;
-          actor_name: string;
-          action: string;
-          target: string | null;
-          detail: string | null;
-        }
-      >('SELECT * FROM team_audit ORDER BY id DESC LIMIT ?')
-      .all(limit);
+  async list(limit = 500, filter: AuditFilter = {}): Promise<AuditEntry[]> {
+    const where: string[] = [];
+    const values: unknown[] = [];
+    if (filter.target !== undefined) {
+      where.push('target = ?');
+      values.push(filter.target);
+    }
+    if (filter.actionPrefix) {
+      where.push('substr(action, 1, CAST(? AS INTEGER)) = ?');
+      values.push(filter.actionPrefix.length, filter.actionPrefix);
+    }
+    const rows = await this.db.all<AuditRow>(
+      `SELECT * FROM team_audit${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+      [...values, limit],
+    );
     return rows.map((r) => ({
-      id: r.id,
+      id: Number(r.id),
       at: r.at,
       actorId: r.actor_id,
       actorName: r.actor_name,
@@ -449,66 +665,89 @@ export class SqliteAuditRepository implements AuditRepository {
   }
 }
 
-export class SqliteWebhookRepository implements WebhookRepository {
-  constructor(private readonly db: Db) {}
+export class SqlWebhookRepository implements WebhookRepository {
+  constructor(private readonly db: SqlDb) {}
 
-  set(communeKey: string, commune: string, url: string | null, by: string): void {
+  async set(communeKey: string, commune: string, url: string | null, by: string): Promise<void> {
     if (!url) {
-      this.db.prepare('DELETE FROM team_webhooks WHERE commune_key = ?').run(communeKey);
+      await this.db.run('DELETE FROM team_webhooks WHERE commune_key = ?', [communeKey]);
       return;
     }
-    this.db
-      .prepare(
-        `INSERT INTO team_webhooks (commune_key, commune, url, updated_by, updated_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (commune_key) DO UPDATE SET commune = excluded.commune, url = excluded.url,
-           updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
-      )
-      .run(communeKey, commune, url, by, new Date().toISOString());
+    await this.db.run(
+      `INSERT INTO team_webhooks (commune_key, commune, url, updated_by, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (commune_key) DO UPDATE SET commune = excluded.commune, url = excluded.url,
+         updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+      [communeKey, commune, url, by, new Date().toISOString()],
+    );
   }
 
-  get(communeKey: string): { commune: string; url: string } | undefined {
-    return this.db
-      .prepare<[string], { commune: string; url: string }>(
-        'SELECT commune, url FROM team_webhooks WHERE commune_key = ?',
-      )
-      .get(communeKey);
+  get(communeKey: string): Promise<{ commune: string; url: string } | undefined> {
+    return this.db.get<{ commune: string; url: string }>(
+      'SELECT commune, url FROM team_webhooks WHERE commune_key = ?',
+      [communeKey],
+    );
   }
 
-  list(): { commune: string; url: string }[] {
-    return this.db
-      .prepare<[], { commune: string; url: string }>(
-        'SELECT commune, url FROM team_webhooks ORDER BY commune',
-      )
-      .all();
+  list(): Promise<{ commune: string; url: string }[]> {
+    return this.db.all<{ commune: string; url: string }>(
+      'SELECT commune, url FROM team_webhooks ORDER BY commune_key',
+    );
   }
 }
 
-export class SqliteTakeoverRepository implements TakeoverRepository {
-  constructor(private readonly db: Db) {}
+interface TakeoverRow {
+  key: string;
+  question_id: string;
+  channel_id: string;
+  conversation_id: string;
+  member_id: string;
+  member_name: string;
+  started_at: string;
+  last_team_at: string;
+}
 
-  list(): TakeoverRecord[] {
-    return this.db
-      .prepare<[], Record<string, string>>('SELECT * FROM team_takeovers')
-      .all()
-      .map((r) => ({
-        key: r.key!,
-        questionId: r.question_id!,
-        channelId: r.channel_id!,
-        conversationId: r.conversation_id!,
-        memberId: r.member_id!,
-        memberName: r.member_name!,
-        startedAt: r.started_at!,
-        lastTeamAt: r.last_team_at!,
-      }));
+const takeoverFromRow = (r: TakeoverRow): TakeoverRecord => ({
+  key: r.key,
+  questionId: r.question_id,
+  channelId: r.channel_id,
+  conversationId: r.conversation_id,
+  memberId: r.member_id,
+  memberName: r.member_name,
+  startedAt: r.started_at,
+  lastTeamAt: r.last_team_at,
+});
+
+export class SqlTakeoverRepository implements TakeoverRepository {
+  constructor(private readonly db: SqlDb) {}
+
+  async list(): Promise<TakeoverRecord[]> {
+    const rows = await this.db.all<TakeoverRow>('SELECT * FROM team_takeovers ORDER BY started_at, key');
+    return rows.map(takeoverFromRow);
   }
 
-  put(r: TakeoverRecord): void {
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO team_takeovers (key, question_id, channel_id, conversation_id, member_id,
-           member_name, started_at, last_team_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
+  async get(key: string): Promise<TakeoverRecord | undefined> {
+    const row = await this.db.get<TakeoverRow>('SELECT * FROM team_takeovers WHERE key = ?', [key]);
+    return row ? takeoverFromRow(row) : undefined;
+  }
+
+  async byQuestion(questionId: string): Promise<TakeoverRecord | undefined> {
+    const row = await this.db.get<TakeoverRow>(
+      'SELECT * FROM team_takeovers WHERE question_id = ? ORDER BY started_at DESC LIMIT 1',
+      [questionId],
+    );
+    return row ? takeoverFromRow(row) : undefined;
+  }
+
+  async claim(r: TakeoverRecord, idleBefore: string): Promise<boolean> {
+    const { changes } = await this.db.run(
+      `INSERT INTO team_takeovers (key, question_id, channel_id, conversation_id, member_id, member_name,
+           started_at, last_team_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET question_id = excluded.question_id, channel_id = excluded.channel_id,
+           conversation_id = excluded.conversation_id, member_id = excluded.member_id,
+           member_name = excluded.member_name, started_at = excluded.started_at,
+           last_team_at = excluded.last_team_at
+         WHERE team_takeovers.member_id = excluded.member_id OR team_takeovers.last_team_at < ?`,
+      [
         r.key,
         r.questionId,
         r.channelId,
@@ -517,15 +756,44 @@ export class SqliteTakeoverRepository implements TakeoverRepository {
         r.memberName,
         r.startedAt,
         r.lastTeamAt,
-      );
+        idleBefore,
+      ],
+    );
+    return changes > 0;
   }
 
-  touch(key: string, at: string): void {
-    this.db.prepare('UPDATE team_takeovers SET last_team_at = ? WHERE key = ?').run(at, key);
+  async touch(key: string, at: string): Promise<void> {
+    await this.db.run('UPDATE team_takeovers SET last_team_at = ? WHERE key = ?', [at, key]);
   }
 
-  remove(key: string): void {
-    this.db.prepare('DELETE FROM team_takeovers WHERE key = ?').run(key);
+  async remove(key: string, questionId: string): Promise<boolean> {
+    const { changes } = await this.db.run('DELETE FROM team_takeovers WHERE key = ? AND question_id = ?', [
+      key,
+      questionId,
+    ]);
+    return changes > 0;
+  }
+
+  async removeIfIdle(key: string, idleBefore: string): Promise<boolean> {
+    const { changes } = await this.db.run('DELETE FROM team_takeovers WHERE key = ? AND last_team_at < ?', [
+      key,
+      idleBefore,
+    ]);
+    return changes > 0;
+  }
+}
+
+export class SqlJobRepository implements JobRepository {
+  constructor(private readonly db: SqlDb) {}
+
+  async claimRun(name: string, now: string, notAfter: string): Promise<boolean> {
+    const { changes } = await this.db.run(
+      `INSERT INTO team_jobs (name, last_run_at) VALUES (?, ?)
+       ON CONFLICT (name) DO UPDATE SET last_run_at = excluded.last_run_at
+         WHERE team_jobs.last_run_at < ?`,
+      [name, now, notAfter],
+    );
+    return changes > 0;
   }
 }
 
@@ -535,16 +803,27 @@ export interface TeamStore {
   audit: AuditRepository;
   webhooks: WebhookRepository;
   takeovers: TakeoverRepository;
+  jobs: JobRepository;
+  /**
+   * Applies the team's migrations (idempotent, also across replicas starting together). With
+   * `questions` (the default) also the inbox's columns of `questions`, which need the unanswered
+   * log's table: the service migrates the log first. The CLIs, which only touch members and the
+   * audit log, pass `{ questions: false }`.
+   */
+  migrate(options?: { questions?: boolean }): Promise<void>;
 }
 
-/** Applies the inbox's migrations (after the unanswered log's `questions/1`) and builds the repositories. */
-export function createSqliteTeamStore(db: Db): TeamStore {
-  applyMigrations(db, MIGRATIONS);
+/** The team inbox's repositories over one SqlDb (SQLite or PostgreSQL). Call `migrate()` at startup. */
+export function createTeamStore(db: SqlDb): TeamStore {
   return {
-    questions: new SqliteQuestionRepository(db),
-    members: new SqliteMemberRepository(db),
-    audit: new SqliteAuditRepository(db),
-    webhooks: new SqliteWebhookRepository(db),
-    takeovers: new SqliteTakeoverRepository(db),
+    questions: new SqlQuestionRepository(db),
+    members: new SqlMemberRepository(db),
+    audit: new SqlAuditRepository(db),
+    webhooks: new SqlWebhookRepository(db),
+    takeovers: new SqlTakeoverRepository(db),
+    jobs: new SqlJobRepository(db),
+    async migrate(options = {}) {
+      await db.migrate([...(options.questions === false ? [] : QUESTION_MIGRATIONS), ...TEAM_MIGRATIONS]);
+    },
   };
 }

@@ -123,7 +123,7 @@ describe('router', () => {
     expect(replies).toHaveLength(1);
     expect(replies[0]!.text).toMatch(/dài quá/);
     expect(replies[0]!.text).toContain(String(bot.config.maxMessageChars));
-    expect(dumpDatabase(bot.assistant)).not.toContain(long.slice(0, 200));
+    expect(await dumpDatabase(bot.assistant)).not.toContain(long.slice(0, 200));
     // A message of exactly the limit is read.
     const [answer] = await c.say(`chữ ký số là gì ${'?'.repeat(bot.config.maxMessageChars - 16)}`);
     expect(answer!.text).not.toMatch(/dài quá/);

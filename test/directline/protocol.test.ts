@@ -1,7 +1,8 @@
 import { TurnContext } from 'botbuilder';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { DirectLineClient, until } from '../helpers/directLineClient.js';
-import { startApp, tempDataDir, appsStoppedAfterEach } from '../helpers/testApp.js';
+import { createTestDatabase } from '../helpers/postgres.js';
+import { appsStoppedAfterEach, onPostgres, startApp, tempDataDir } from '../helpers/testApp.js';
 
 const start = appsStoppedAfterEach();
 
@@ -130,8 +131,11 @@ describe('Direct Line 3.0', () => {
   });
 
   it('keeps conversations and tokens across a restart', async () => {
-    const dataDir = tempDataDir();
-    const first = await startApp({ DATA_DIR: dataDir });
+    // The same store after the restart: the same DATA_DIR, or the same PostgreSQL database.
+    const database = onPostgres ? await createTestDatabase() : undefined;
+    onTestFinished(() => database?.drop());
+    const store = { DATA_DIR: tempDataDir(), ...(database ? { DATABASE_URL: database.url } : {}) };
+    const first = await startApp(store);
     const dl = new DirectLineClient(first.url);
     await dl.generate();
     await dl.start();
@@ -139,7 +143,7 @@ describe('Direct Line 3.0', () => {
     await dl.waitFor((bot) => bot.length >= 2);
     await first.stop();
 
-    const second = await start({ DATA_DIR: dataDir });
+    const second = await start(store);
     const again = new DirectLineClient(second.url, dl.userId);
     again.token = dl.token;
     again.conversationId = dl.conversationId;

@@ -17,7 +17,15 @@ let r: RunningApp;
 let dl: DirectLineClient;
 
 beforeAll(async () => {
-  r = await startApp({ ADMIN_TOKEN, CHAT_MESSAGES_PER_MINUTE: '1000' });
+  // Rate limits off (0): the fuzzed inputs must reach the handlers, not stop at a 429.
+  r = await startApp({
+    ADMIN_TOKEN,
+    CHAT_MESSAGES_PER_MINUTE: '1000',
+    RATE_LIMIT_IP_PER_MINUTE: '0',
+    RATE_LIMIT_DL_USER_PER_MINUTE: '0',
+    RATE_LIMIT_BOT_USER_PER_MINUTE: '0',
+    RATE_LIMIT_TEAM_PER_MINUTE: '0',
+  });
   dl = new DirectLineClient(r.url, 'fuzz-user');
   await dl.generate();
   await dl.start();

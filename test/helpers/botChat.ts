@@ -2,35 +2,44 @@ import { ActivityTypes, TestAdapter, type Activity, type ConversationAccount } f
 import { createAssistant, type Assistant } from '../../src/assistant.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { REAL_KNOWLEDGE_DIR, makeTempDir, removeDir, silentLogger } from './knowledge.js';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
+import { onPostgres } from './testApp.js';
 
 export interface TestAssistant {
   assistant: Assistant;
   config: Config;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /**
  * The assistant as `src/assistant.ts` builds it (real store, real knowledge base, real dialogs),
- * with its own temp DATA_DIR and the repository's knowledge dir, the index built and loaded.
+ * with its own temp DATA_DIR and the repository's knowledge dir, the index built and loaded. With
+ * TEST_BACKEND=postgres its store is a fresh PostgreSQL database, dropped by `close`.
  */
 export async function startTestAssistant(env: Record<string, string> = {}): Promise<TestAssistant> {
   const dataDir = makeTempDir('tlcds-bot-');
+  const database: TestDatabase | undefined =
+    onPostgres && env.DATABASE_URL === undefined ? await createTestDatabase() : undefined;
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     DATA_DIR: dataDir,
     KNOWLEDGE_DIR: REAL_KNOWLEDGE_DIR,
     // Dialog tests send many messages as one TestAdapter user; the per-user limit has its own test.
     CHAT_MESSAGES_PER_MINUTE: '10000',
+    ...(database ? { DATABASE_URL: database.url } : {}),
     ...env,
   });
   const assistant = createAssistant(config, silentLogger());
+  await assistant.init();
   await assistant.knowledge.start();
   return {
     assistant,
     config,
-    close() {
+    async close() {
       assistant.knowledge.stop();
+      await assistant.sql.close();
       assistant.db.close();
+      await database?.drop();
       removeDir(dataDir);
     },
   };
@@ -99,20 +108,28 @@ export class TestChat {
   }
 }
 
-/** Everything stored in the SQLite database, every table and column, as one string. */
-export function dumpDatabase(assistant: Assistant): string {
-  const tables = assistant.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
-    name: string;
-  }[];
-  return tables
-    .map(({ name }) => `${name}: ${JSON.stringify(assistant.db.prepare(`SELECT * FROM "${name}"`).all())}`)
-    .join('\n');
+/** Everything stored in the assistant's store (SQLite or PostgreSQL), every table and column, as one string. */
+export async function dumpDatabase(assistant: Assistant): Promise<string> {
+  const { sql } = assistant;
+  const tables = await sql.all<{ name: string }>(
+    sql.dialect === 'postgres'
+      ? 'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name'
+      : "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+  );
+  const dumps: string[] = [];
+  for (const { name } of tables)
+    dumps.push(`${name}: ${JSON.stringify(await sql.all(`SELECT * FROM "${name}"`))}`);
+  return dumps.join('\n');
 }
 
 /** The conversation state row of one conversation, parsed. */
-export function conversationState(assistant: Assistant, conversationId: string): Record<string, unknown> {
-  const row = assistant.db
-    .prepare('SELECT value FROM bot_state WHERE key LIKE ?')
-    .get(`%/conversations/${conversationId}/%`) as { value: string } | undefined;
+export async function conversationState(
+  assistant: Assistant,
+  conversationId: string,
+): Promise<Record<string, unknown>> {
+  const row = await assistant.sql.get<{ value: string }>(
+    'SELECT value FROM bot_state WHERE key LIKE ? LIMIT 1',
+    [`%/conversations/${conversationId}/%`],
+  );
   return row ? (JSON.parse(row.value) as Record<string, unknown>) : {};
 }

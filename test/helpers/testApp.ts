@@ -5,6 +5,10 @@ import { afterEach } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { createTestDatabase, postgresAvailable, type TestDatabase } from './postgres.js';
+
+/** True when this run puts the apps' store in PostgreSQL (TEST_BACKEND=postgres, see .ci/run). */
+export const onPostgres = process.env.TEST_BACKEND === 'postgres' && postgresAvailable();
 
 export const KNOWLEDGE_DIR = path.resolve('knowledge');
 
@@ -25,19 +29,32 @@ export async function startApp(
   env: Record<string, string> = {},
   options: { loadKnowledge?: boolean } = {},
 ): Promise<RunningApp> {
+  // On PostgreSQL every app gets a fresh database, unless the test shares one (DATABASE_URL given).
+  const database: TestDatabase | undefined =
+    onPostgres && env.DATABASE_URL === undefined ? await createTestDatabase() : undefined;
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
     KNOWLEDGE_DIR,
     DATA_DIR: tempDataDir(),
+    ...(database ? { DATABASE_URL: database.url } : {}),
     ...env,
   });
   const logger = createLogger({ level: config.logLevel, pretty: false });
   const app = createApp(config, logger);
   const port = await app.listen();
   if (options.loadKnowledge !== false) await app.loadKnowledge();
-  return { app, config, port, url: `http://127.0.0.1:${port}`, stop: () => app.stop() };
+  return {
+    app,
+    config,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      await app.stop();
+      await database?.drop();
+    },
+  };
 }
 
 /** `startApp` for a test file: every app started through it is stopped after each test. */

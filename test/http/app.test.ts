@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { startFakeConnector, messageActivity } from '../helpers/fakeConnector.js';
-import { startApp, tempDataDir, appsStoppedAfterEach } from '../helpers/testApp.js';
+import { createTestDatabase } from '../helpers/postgres.js';
+import { appsStoppedAfterEach, onPostgres, startApp, tempDataDir } from '../helpers/testApp.js';
 
 const start = appsStoppedAfterEach();
 
@@ -24,7 +25,7 @@ describe('health endpoints', () => {
 
   it('reports 503 with a reason when the store is not writable', async () => {
     const r = await start();
-    r.app.assistant.db.close();
+    await r.app.assistant.sql.close();
     const res = await fetch(`${r.url}/readyz`);
     expect(res.status).toBe(503);
     expect(((await res.json()) as { reason: string }).reason).toMatch(/store/);
@@ -74,11 +75,14 @@ describe('POST /api/messages', () => {
 });
 
 describe('state', () => {
-  it('keeps a dialog in progress across a restart on the same DATA_DIR', async () => {
+  it('keeps a dialog in progress across a restart on the same store', async () => {
     const connector = await startFakeConnector();
     const dataDir = tempDataDir();
+    // On PostgreSQL both runs use one database (startApp would give each a fresh one).
+    const database = onPostgres ? await createTestDatabase() : undefined;
+    const store = { DATA_DIR: dataDir, ...(database ? { DATABASE_URL: database.url } : {}) };
     try {
-      const first = await startApp({ DATA_DIR: dataDir });
+      const first = await startApp(store);
       await post(
         `${first.url}/api/messages`,
         messageActivity(connector.url, 'giá lúa hôm nay ở chợ bao nhiêu một ký', 'conv-restart'),
@@ -92,7 +96,7 @@ describe('state', () => {
       expect(connector.messages().at(-1)!.body.text).toMatch(/xã\/phường nào/);
       await first.stop();
 
-      const second = await start({ DATA_DIR: dataDir });
+      const second = await startApp(store);
       await post(
         `${second.url}/api/messages`,
         messageActivity(connector.url, 'phường 5, thành phố Vị Thanh', 'conv-restart'),
@@ -104,8 +108,10 @@ describe('state', () => {
       const stored = await second.app.assistant.unanswered.list();
       expect(stored).toHaveLength(1);
       expect(stored[0]!.commune).toBe('phường 5, thành phố Vị Thanh');
+      await second.stop();
     } finally {
       await connector.close();
+      await database?.drop();
     }
   });
 });
@@ -130,6 +136,18 @@ describe('configuration', () => {
       const message = (err as Error).message;
       expect(message).toMatch(/LOG_LEVEL="loud" is invalid: expected one of fatal, error/);
       expect(message).toMatch(/OPENAI_BASE_URL/);
+    }
+  });
+
+  it('never echoes a bad value that may hold a password', async () => {
+    const { loadConfig } = await import('../../src/config.js');
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://app:s3cret-pw@db/x' })).toThrow(
+      /DATABASE_URL=\(hidden\) is invalid/,
+    );
+    try {
+      loadConfig({ DATABASE_URL: 'mysql://app:s3cret-pw@db/x' });
+    } catch (err) {
+      expect((err as Error).message).not.toContain('s3cret-pw');
     }
   });
 });

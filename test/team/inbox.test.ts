@@ -125,7 +125,7 @@ describe('team inbox', () => {
     expect(list.body.counts.open).toBe(1);
     // Redaction: neither the API nor the stored row holds the phone or CCCD number.
     expect(JSON.stringify(list.body)).not.toMatch(/0912345678|079203001234/);
-    const row = r.app.assistant.db.prepare('SELECT * FROM questions WHERE id = ?').get(q.id);
+    const row = await r.app.assistant.sql.get('SELECT * FROM questions WHERE id = ?', [q.id]);
     expect(JSON.stringify(row)).not.toMatch(/0912345678|079203001234/);
     expect(q.text).toMatch(/^Đổi số điện thoại trên VNeID/);
 
@@ -315,11 +315,12 @@ describe('team inbox', () => {
     const closed = await api(viThanh.token, 'POST', `/questions/${firstId}/close`);
     expect(closed.body.status).toBe('closed');
     expect((await api(viThanh.token, 'POST', `/questions/${firstId}/close`)).status).toBe(409);
-    r.app.team.retention.sweep(Date.now() + 400 * 86_400_000);
-    const row = r.app.assistant.db.prepare('SELECT transcript FROM questions WHERE id = ?').get(firstId) as {
-      transcript: string | null;
-    };
-    expect(row.transcript).toBeNull();
+    await r.app.team.retention.sweep(Date.now() + 400 * 86_400_000);
+    const row = await r.app.assistant.sql.get<{ transcript: string | null }>(
+      'SELECT transcript FROM questions WHERE id = ?',
+      [firstId],
+    );
+    expect(row?.transcript).toBeNull();
 
     const trends = await api(ADMIN, 'GET', '/trends');
     expect(trends.status).toBe(200);
@@ -333,7 +334,17 @@ describe('team inbox', () => {
     const result = spawnSync(
       process.execPath,
       ['--import', 'tsx', 'scripts/team.ts', 'add', '--name', 'Cô Hoa', '--communes', 'xã Hỏa Lựu', '--json'],
-      { env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, encoding: 'utf8', timeout: 30_000 },
+      {
+        // The same store as the service: DATA_DIR, or its PostgreSQL database (TEST_BACKEND=postgres).
+        env: {
+          ...process.env,
+          DATA_DIR: dataDir,
+          DATABASE_URL: r.config.database?.url ?? '',
+          LOG_LEVEL: 'silent',
+        },
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
     );
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
@@ -342,9 +353,7 @@ describe('team inbox', () => {
     const me = await api(token, 'GET', '/me');
     expect(me.body).toMatchObject({ id: member.id, name: 'Cô Hoa', communes: ['xã Hỏa Lựu'] });
     // Only the hash is stored.
-    expect(JSON.stringify(r.app.assistant.db.prepare('SELECT * FROM team_members').all())).not.toContain(
-      token,
-    );
+    expect(JSON.stringify(await r.app.assistant.sql.all('SELECT * FROM team_members'))).not.toContain(token);
 
     const disabled = await api(ADMIN, 'POST', `/members/${member.id}/disable`);
     expect(disabled.body.disabled).toBe(true);

@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ZaloChannel } from '../../src/channels/zalo/index.js';
 import { postEvent, startFakeZalo, textEvent, type FakeZalo } from '../helpers/fakeZalo.js';
-import { startApp, tempDataDir, type RunningApp } from '../helpers/testApp.js';
+import { createTestDatabase } from '../helpers/postgres.js';
+import { onPostgres, startApp, tempDataDir, type RunningApp } from '../helpers/testApp.js';
 
-/** The real app (real bot and dialogs) with the Zalo channel on, against a fake Zalo API. */
+/**
+ * The real app (real bot and dialogs) with the Zalo channel on, against a fake Zalo API; its store is
+ * SQLite, or PostgreSQL with TEST_BACKEND=postgres.
+ */
 const APP_ID = '1234567890123456789';
 const OA_SECRET = 'oa-secret-key';
 const APP_SECRET = 'app-secret-key';
@@ -117,22 +121,25 @@ describe('Zalo channel in the app', () => {
     ).join('\n\n');
     expect(long.length).toBeGreaterThan(4000);
     let id = '';
-    await zalo.continueConversation(zalo.conversations.get('u-long')!.reference, async (context) => {
+    const reference = (await zalo.conversations.get('u-long'))!.reference;
+    await zalo.continueConversation(reference, async (context) => {
       id = (await context.sendActivity(long))!.id;
     });
-    const parts = await f.waitFor(() => zalo.statusOf(id)?.status === 'sent' && texts(f, 'u-long').slice(1));
+    const parts = await f.waitFor(
+      async () => (await zalo.statusOf(id))?.status === 'sent' && texts(f, 'u-long').slice(1),
+    );
     expect(parts.length).toBe(3);
     for (const p of parts) expect(p.length).toBeLessThanOrEqual(2000);
     expect(parts.join('\n\n')).toBe(long);
-    expect(zalo.statusOf(id)).toMatchObject({ status: 'sent', parts: 3 });
+    expect(await zalo.statusOf(id)).toMatchObject({ status: 'sent', parts: 3 });
   });
 
   it('marks a reply undeliverable on -230 without retrying', async () => {
     const zalo = zaloOf(r);
-    const before = zalo.outbox.counts().undeliverable;
+    const before = (await zalo.outbox.counts()).undeliverable;
     f.state.perUser.set('u-window', 'window');
     await send(r, textEvent(APP_ID, 'u-window', 'xin chào'));
-    await f.waitFor(() => zalo.outbox.counts().undeliverable > before);
+    await f.waitFor(async () => (await zalo.outbox.counts()).undeliverable > before);
     await settle();
     expect(f.cs.filter((c) => c.body.recipient.user_id === 'u-window')).toHaveLength(1);
     f.state.perUser.delete('u-window');
@@ -161,9 +168,12 @@ describe('Zalo tokens and restarts', () => {
       appSecret: APP_SECRET,
     });
     const dataDir = tempDataDir();
+    // The restarted app finds the same store: the same DATA_DIR, or the same PostgreSQL database.
+    const database = onPostgres ? await createTestDatabase() : undefined;
+    const store = { DATA_DIR: dataDir, ...(database ? { DATABASE_URL: database.url } : {}) };
     try {
       f.state.accessToken = 'zalo-expired-it'; // env-access is no longer valid: -216
-      const first = await startApp(env(f, { DATA_DIR: dataDir }));
+      const first = await startApp(env(f, store));
       try {
         await send(first, textEvent(APP_ID, 'u-token', 'xin chào', 'm-token'));
         await f.waitFor(() => texts(f, 'u-token').length > 0);
@@ -179,18 +189,20 @@ describe('Zalo tokens and restarts', () => {
           ['env-access', 'token_invalid'],
           ['access-1', 'ok'],
         ]);
-        const row = first.app.assistant.db
-          .prepare('SELECT access_token, refresh_token, expires_at FROM zalo_tokens')
-          .get() as { access_token: string; refresh_token: string; expires_at: number };
+        const row = await first.app.assistant.sql.get<{
+          access_token: string;
+          refresh_token: string;
+          expires_at: number;
+        }>('SELECT access_token, refresh_token, expires_at FROM zalo_tokens');
         expect(row).toMatchObject({ access_token: 'access-1', refresh_token: 'refresh-1' });
-        expect(row.expires_at).toBeGreaterThan(Date.now() + 24 * 3_600_000);
+        expect(row!.expires_at).toBeGreaterThan(Date.now() + 24 * 3_600_000);
         expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
       } finally {
         await first.stop();
       }
 
       // Same environment (its refresh token is spent), same store: the stored pair is used.
-      const second = await startApp(env(f, { DATA_DIR: dataDir }), { loadKnowledge: false });
+      const second = await startApp(env(f, store), { loadKnowledge: false });
       try {
         const dup = await send(second, textEvent(APP_ID, 'u-token', 'xin chào', 'm-token'));
         expect(((await dup.json()) as { status: string }).status).toBe('duplicate');
@@ -203,6 +215,7 @@ describe('Zalo tokens and restarts', () => {
       }
     } finally {
       await f.close();
+      await database?.drop();
     }
   });
 
@@ -227,7 +240,7 @@ describe('Zalo tokens and restarts', () => {
       expect(body.reason).toMatch(/^zalo: the access token could not be refreshed/);
       expect(body.reason).not.toMatch(/env-refresh|env-access/);
       expect(body.checks.find((c) => c.name === 'zalo')?.ok).toBe(false);
-      expect(zaloOf(r).outbox.counts().pending).toBeGreaterThan(0);
+      expect((await zaloOf(r).outbox.counts()).pending).toBeGreaterThan(0);
     } finally {
       await r.stop();
       await f.close();

@@ -9,13 +9,13 @@ import {
 } from '../../src/channels/zalo/index.js';
 import { createHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
-import { openDatabase } from '../../src/storage/database.js';
 import { postEvent, startFakeZalo, textEvent, type FakeZalo } from '../helpers/fakeZalo.js';
-import { tempDataDir } from '../helpers/testApp.js';
+import { createTestStore, type TestStore } from './store.js';
 
 /**
  * The Zalo channel built around a small restify server (the same createHttpServer as the app) and
  * a stub bot, with short backoff: failures, retries, ordering and restarts, against the fake Zalo.
+ * The store is SQLite, or PostgreSQL with TEST_BACKEND=postgres.
  */
 const APP_ID = '1234567890123456789';
 const OA_SECRET = 'oa-secret-key';
@@ -40,9 +40,16 @@ async function fake(): Promise<FakeZalo> {
   return f;
 }
 
-async function startChannel(f: FakeZalo, o: { dir?: string; options?: Partial<ZaloChannelOptions> } = {}) {
-  const dir = o.dir ?? tempDataDir('zalo-');
-  const db = openDatabase(dir);
+async function startChannel(
+  f: FakeZalo,
+  o: { store?: TestStore; options?: Partial<ZaloChannelOptions> } = {},
+) {
+  let store = o.store;
+  if (!store) {
+    const created = (store = await createTestStore('zalo-'));
+    cleanups.push(() => created.close());
+  }
+  const sql = await store.open();
   const logger = createLogger({ level: 'silent', pretty: false });
   const turns: Partial<Activity>[] = [];
   const bot = {
@@ -68,7 +75,7 @@ async function startChannel(f: FakeZalo, o: { dir?: string; options?: Partial<Za
       apiBase: f.url,
       oauthBase: f.url,
     },
-    db,
+    sql,
     bot,
     logger,
     baseBackoffMs: 40,
@@ -86,12 +93,12 @@ async function startChannel(f: FakeZalo, o: { dir?: string; options?: Partial<Za
     stopped = true;
     await new Promise<void>((r) => server.close(() => r()));
     await channel.stop();
-    db.close();
+    await sql.close();
   };
   cleanups.push(stop);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const send = (event: unknown) => postEvent(url, event, { appId: APP_ID, oaSecretKey: OA_SECRET });
-  return { url, channel, db, dir, turns, send, stop };
+  return { url, channel, sql, store, turns, send, stop };
 }
 
 const textsTo = (f: FakeZalo, userId: string) => f.delivered(userId).map((r) => r.body.message.text ?? '');
@@ -189,8 +196,8 @@ describe('Zalo outbox', () => {
     for (const p of parts) expect(p.length).toBeLessThanOrEqual(2000);
     expect(parts.join('\n\n')).toBe(LONG);
     // Zalo records a request before answering it: wait for the last status update.
-    await f.waitFor(() => c.channel.outbox.counts().pending === 0);
-    expect(c.channel.outbox.counts()).toMatchObject({ sent: 3, failed: 0, undeliverable: 0 });
+    await f.waitFor(async () => (await c.channel.outbox.counts()).pending === 0);
+    expect(await c.channel.outbox.counts()).toMatchObject({ sent: 3, failed: 0, undeliverable: 0 });
   });
 
   it('keeps serving other users while one user’s messages wait', async () => {
@@ -219,7 +226,7 @@ describe('Zalo outbox', () => {
     await first.stop();
     expect(textsTo(f, 'u-restart')).toHaveLength(0);
     f.state.defaultOutcome = 'ok';
-    const second = await startChannel(f, { dir: first.dir });
+    const second = await startChannel(f, { store: first.store });
     await f.waitFor(() => textsTo(f, 'u-restart').length === 1);
     expect(textsTo(f, 'u-restart')).toEqual(['echo: câu hỏi']);
     // The same msg_id delivered again after the restart is still a duplicate.
@@ -233,7 +240,7 @@ describe('Zalo outbox', () => {
     const c = await startChannel(f, { options: { onUndeliverable: (m) => seen.push(m) } });
     await c.send(textEvent(APP_ID, 'u-window', 'xin chào'));
     await f.waitFor(() => textsTo(f, 'u-window').length === 1);
-    const reference = c.channel.conversations.get('u-window')!.reference;
+    const reference = (await c.channel.conversations.get('u-window'))!.reference;
 
     for (const outcome of ['window', 'window232'] as const) {
       f.script(outcome);
@@ -241,8 +248,8 @@ describe('Zalo outbox', () => {
       await c.channel.continueConversation(reference, async (ctx) => {
         id = (await ctx.sendActivity('Tổ công nghệ số trả lời: ...'))!.id;
       });
-      const status = await f.waitFor(() => {
-        const s = c.channel.statusOf(id);
+      const status = await f.waitFor(async () => {
+        const s = await c.channel.statusOf(id);
         return s?.status === 'undeliverable' && s;
       });
       expect(status).toMatchObject({ attempts: 1, errorCode: outcome === 'window' ? -230 : -232 });
@@ -269,8 +276,8 @@ describe('Zalo outbox', () => {
       app_id: APP_ID,
       timestamp: String(Date.now()),
     });
-    await f.waitFor(() => c.channel.outbox.counts().undeliverable === 3);
-    expect(c.channel.conversations.get('u-gone')?.followed).toBe(false);
+    await f.waitFor(async () => (await c.channel.outbox.counts()).undeliverable === 3);
+    expect((await c.channel.conversations.get('u-gone'))?.followed).toBe(false);
   });
 
   it('falls back to the numbered text when Zalo refuses button templates', async () => {

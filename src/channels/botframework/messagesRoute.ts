@@ -1,6 +1,22 @@
-import type { ActivityHandler, CloudAdapter } from 'botbuilder';
+import type { ActivityHandler, CloudAdapter, TurnContext } from 'botbuilder';
 import type restify from 'restify';
+import type { RateLimitDecision, RateLimitStore } from '../../http/rateLimit.js';
+import { clientIp, isLoopback, sendTooManyRequests } from '../../http/rateLimits.js';
 import { sendError } from '../../http/server.js';
+
+export interface MessagesRouteOptions {
+  /**
+   * False when MicrosoftAppId is not set. The route is then for local use only (the Emulator, tests):
+   * it accepts activities only from a loopback client and with a loopback serviceUrl, because with
+   * no JWT nothing else vouches for the serviceUrl the adapter sends replies to. With authentication
+   * on, the adapter checks that the serviceUrl is the one signed in the connector's token.
+   */
+  authEnabled: boolean;
+  /** Activities per conversation user (channel + conversation + sender), counted after authentication. */
+  userLimiter?: RateLimitStore;
+  /** The client address (X-Forwarded-For only behind trusted proxies). */
+  clientIp?: (req: restify.Request) => string;
+}
 
 /**
  * Where a Bot Framework activity enters: POST /api/messages (Azure Bot Service, the Emulator,
@@ -15,12 +31,57 @@ export function registerMessagesRoute(
   server: restify.Server,
   adapter: CloudAdapter,
   bot: Pick<ActivityHandler, 'run'>,
+  options: MessagesRouteOptions = { authEnabled: false },
 ): void {
+  const ipOf = options.clientIp ?? ((req: restify.Request) => clientIp(req));
   server.post('/api/messages', async (req, res) => {
     const problem = activityProblem(req.body);
     if (problem) return sendError(res, 400, 'BadArgument', problem);
-    await adapter.process(req, jsonErrors(res), (context) => bot.run(context));
+    if (!options.authEnabled) {
+      const serviceUrl = (req.body as { serviceUrl: string }).serviceUrl;
+      if (!isLoopback(ipOf(req)) || !isLoopbackUrl(serviceUrl)) {
+        req.logger?.warn(
+          { ip: ipOf(req) },
+          '/api/messages without MicrosoftAppId accepts only local requests with a local serviceUrl',
+        );
+        return sendError(
+          res,
+          403,
+          'Forbidden',
+          'Without MicrosoftAppId this endpoint is for local use only (loopback client and serviceUrl)',
+        );
+      }
+    }
+    // The limit is counted inside the turn, i.e. after the adapter authenticated the request, so a
+    // forged activity cannot spend a real user's budget; the response then becomes a 429.
+    let limited: RateLimitDecision | undefined;
+    const response = jsonErrors(res, () => limited);
+    await adapter.process(req, response, async (context: TurnContext) => {
+      const a = context.activity;
+      const decision = await options.userLimiter?.consume(
+        `${a.channelId}:${a.conversation?.id ?? ''}:${a.from?.id ?? ''}`,
+      );
+      if (decision && !decision.allowed) {
+        limited = decision;
+        req.logger?.warn(
+          { channel: a.channelId, conversationId: a.conversation?.id },
+          'rate limited (bot user)',
+        );
+        return;
+      }
+      await bot.run(context);
+    });
   });
+}
+
+/** True for an http(s) URL whose host is localhost, 127.0.0.0/8 or [::1]. */
+export function isLoopbackUrl(value: string): boolean {
+  try {
+    const host = new URL(value).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+  } catch {
+    return false;
+  }
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -62,7 +123,7 @@ export function activityProblem(body: unknown): string | undefined {
  * The response the adapter writes to: 2xx answers pass through; an error status (the adapter's
  * 401, 405, a 501 for an unhandled invoke, or a 500) is sent as `{ error: { code, message } }`.
  */
-function jsonErrors(res: restify.Response) {
+function jsonErrors(res: restify.Response, limited: () => RateLimitDecision | undefined) {
   let status = 200;
   let body: unknown;
   return {
@@ -76,6 +137,14 @@ function jsonErrors(res: restify.Response) {
     },
     end() {
       if (res.headersSent) return;
+      const refused = limited();
+      if (refused) {
+        return sendTooManyRequests(
+          res,
+          refused.retryAfterSeconds,
+          'Too many activities from this user; try again later',
+        );
+      }
       if (status < 400) {
         res.status(status);
         if (body === undefined) res.end();

@@ -39,7 +39,7 @@ export class DirectLineAdapter extends CloudAdapter {
         responses.push(...(await super.sendActivities(context, [activity])));
         continue;
       }
-      responses.push({ id: this.deliver(activity) });
+      responses.push({ id: await this.deliver(activity) });
     }
     return responses;
   }
@@ -48,15 +48,18 @@ export class DirectLineAdapter extends CloudAdapter {
     _context: TurnContext,
     activity: Partial<Activity>,
   ): Promise<ResourceResponse | void> {
-    return { id: this.deliver(activity) };
+    return { id: await this.deliver(activity) };
   }
 
   override async deleteActivity(): Promise<void> {
     // Web Chat has no way to show a deletion; nothing to do.
   }
 
-  /** Stores and pushes one activity from the bot; returns its server id. */
-  deliver(activity: Partial<Activity>): string {
+  /**
+   * Stores one activity from the bot and announces it to every replica's streams (the citizen's
+   * socket may be on another replica); returns its server id.
+   */
+  async deliver(activity: Partial<Activity>): Promise<string> {
     const conversationId = activity.conversation?.id;
     if (!conversationId) throw new Error('activity without a conversation');
     const out: Partial<Activity> = {
@@ -66,19 +69,18 @@ export class DirectLineAdapter extends CloudAdapter {
       serviceUrl: undefined,
     };
     // A replyToId Web Chat has not seen (e.g. the random id of a proactive turn) holds the message 5 s.
-    if (out.replyToId && !this.store.hasActivity(conversationId, out.replyToId)) delete out.replyToId;
+    if (out.replyToId && !(await this.store.hasActivity(conversationId, out.replyToId))) delete out.replyToId;
     if (out.type === ActivityTypes.Typing) {
       // Typing is shown live but not kept in the replayable history.
-      this.streams.publish(conversationId, {
-        activities: [{ ...out, id: `typing-${Date.now()}`, timestamp: new Date().toISOString() }],
+      await this.streams.publishTyping(conversationId, {
+        ...out,
+        id: `typing-${Date.now()}`,
+        timestamp: new Date().toISOString(),
       });
       return '';
     }
-    const stored = this.store.append(conversationId, out);
-    this.streams.publish(conversationId, {
-      activities: [stored],
-      watermark: stored.id.split('|')[1]!.replace(/^0+/, ''),
-    });
+    const stored = await this.store.append(conversationId, out);
+    await this.streams.stored(conversationId);
     return stored.id;
   }
 }

@@ -5,7 +5,8 @@ import { ActivityTypes, type Activity } from 'botbuilder';
 import type restify from 'restify';
 import { WebSocketServer } from 'ws';
 import { sendError } from '../../http/server.js';
-import type { RateLimiter } from '../../http/rateLimit.js';
+import type { RateLimitStore } from '../../http/rateLimit.js';
+import { ipKey, sendTooManyRequests } from '../../http/rateLimits.js';
 import type { Logger } from '../../logger.js';
 import { redactPii } from '../../privacy/redact.js';
 import type { ConversationStore } from './conversationStore.js';
@@ -19,9 +20,15 @@ const PREFIX = '/v3/directline';
 
 export interface DirectLineRouteOptions {
   store: ConversationStore;
-  tokens: TokenService;
+  /** The token service (its secret comes from the store: available once the channel is initialized). */
+  tokens: () => TokenService;
   streams: StreamHub;
-  tokenLimiter: RateLimiter;
+  /** Conversations started (tokens/generate) per client IP. */
+  tokenLimiter: RateLimitStore;
+  /** Activity posts per token user; none = unlimited (the bot's chat limit still applies). */
+  userLimiter?: RateLimitStore;
+  /** The client address of a request (X-Forwarded-For only behind trusted proxies). */
+  clientIp(req: restify.Request): string;
   allowedOrigins: readonly string[];
   publicUrl?: string;
   logger: Logger;
@@ -40,7 +47,7 @@ export function registerDirectLineRoutes(
   server: restify.Server,
   o: DirectLineRouteOptions,
 ): { closeStreams(): void } {
-  const { store, tokens, streams, logger } = o;
+  const { store, streams, logger } = o;
 
   // CORS for configured origins only; same-origin pages need none.
   server.pre((req, res, next) => {
@@ -64,12 +71,12 @@ export function registerDirectLineRoutes(
     return next();
   });
 
-  const authorize = (
+  const authorize = async (
     req: restify.Request,
     res: restify.Response,
     conversationId?: string,
-  ): TokenClaims | undefined => {
-    const check = tokens.verify(bearer(req.headers.authorization));
+  ): Promise<TokenClaims | undefined> => {
+    const check = o.tokens().verify(bearer(req.headers.authorization));
     if (!check.ok) {
       sendError(
         res,
@@ -83,7 +90,7 @@ export function registerDirectLineRoutes(
       sendError(res, 403, 'Forbidden', 'The token is not valid for this conversation');
       return undefined;
     }
-    if (!store.get(check.claims.conversationId)) {
+    if (!(await store.get(check.claims.conversationId))) {
       sendError(res, 404, 'NotFound', 'Conversation not found');
       return undefined;
     }
@@ -105,14 +112,11 @@ export function registerDirectLineRoutes(
   });
 
   server.post(`${PREFIX}/tokens/generate`, async (req, res) => {
-    const ip = req.socket.remoteAddress ?? 'unknown';
-    const limit = o.tokenLimiter.take(ip);
-    if (!limit.ok) {
-      res.setHeader('retry-after', String(limit.retryAfterSeconds));
-      return sendError(
+    const limit = await o.tokenLimiter.consume(ipKey(o.clientIp(req)));
+    if (!limit.allowed) {
+      return sendTooManyRequests(
         res,
-        429,
-        'TooManyRequests',
+        limit.retryAfterSeconds,
         'Too many conversations started from this address; try again later',
       );
     }
@@ -131,26 +135,27 @@ export function registerDirectLineRoutes(
     }
     const userId = typeof requested === 'string' ? requested : `u-${newId(9)}`;
     const conversationId = newId();
-    store.create(conversationId, userId);
-    const { token, expiresIn } = tokens.issue(conversationId, userId);
+    await store.create(conversationId, userId);
+    const { token, expiresIn } = o.tokens().issue(conversationId, userId);
     res.json(200, { conversationId, token, expires_in: expiresIn });
   });
 
   server.post(`${PREFIX}/tokens/refresh`, async (req, res) => {
     // An expired token is accepted within the resume window, so a citizen can come back later.
+    const tokens = o.tokens();
     const check = tokens.verify(bearer(req.headers.authorization), Date.now(), tokens.resumeWindowSeconds);
     if (!check.ok) return sendError(res, 403, 'Forbidden', 'Invalid token');
-    if (!store.get(check.claims.conversationId))
+    if (!(await store.get(check.claims.conversationId)))
       return sendError(res, 404, 'NotFound', 'Conversation not found');
     const { token, expiresIn } = tokens.issue(check.claims.conversationId, check.claims.userId);
     res.json(200, { conversationId: check.claims.conversationId, token, expires_in: expiresIn });
   });
 
   server.post(`${PREFIX}/conversations`, async (req, res) => {
-    const claims = authorize(req, res);
+    const claims = await authorize(req, res);
     if (!claims) return;
     const token = bearer(req.headers.authorization)!;
-    const started = store.markStarted(claims.conversationId);
+    const started = await store.markStarted(claims.conversationId);
     if (started) {
       const user = userAccount(claims);
       o.dispatch({
@@ -178,7 +183,7 @@ export function registerDirectLineRoutes(
   });
 
   server.get(`${PREFIX}/conversations/:id`, async (req, res) => {
-    const claims = authorize(req, res, req.params.id);
+    const claims = await authorize(req, res, req.params.id);
     if (!claims) return;
     const token = bearer(req.headers.authorization)!;
     const watermark = parseWatermark(req.query?.watermark);
@@ -191,14 +196,23 @@ export function registerDirectLineRoutes(
   });
 
   server.get(`${PREFIX}/conversations/:id/activities`, async (req, res) => {
-    const claims = authorize(req, res, req.params.id);
+    const claims = await authorize(req, res, req.params.id);
     if (!claims) return;
-    res.json(200, store.since(claims.conversationId, parseWatermark(req.query?.watermark)));
+    res.json(200, await store.since(claims.conversationId, parseWatermark(req.query?.watermark)));
   });
 
   server.post(`${PREFIX}/conversations/:id/activities`, async (req, res) => {
-    const claims = authorize(req, res, req.params.id);
+    const claims = await authorize(req, res, req.params.id);
     if (!claims) return;
+    // Counted per user after the token is verified, so nobody can spend another citizen's budget.
+    const limit = await o.userLimiter?.consume(claims.userId);
+    if (limit && !limit.allowed) {
+      return sendTooManyRequests(
+        res,
+        limit.retryAfterSeconds,
+        'Too many messages; wait a moment and try again',
+      );
+    }
     const body = req.body as Partial<Activity> | undefined;
     if (!body || typeof body !== 'object' || Array.isArray(body))
       return sendError(res, 400, 'BadArgument', 'The body must be an activity object');
@@ -219,7 +233,7 @@ export function registerDirectLineRoutes(
     const from = userAccount(claims, body.from?.name);
     // The echo Web Chat waits for: a server id, the client's clientActivityID, a timestamp.
     // Personal data is redacted before it is stored; the bot itself gets the text as sent.
-    const echo = store.append(claims.conversationId, {
+    const echo = await store.append(claims.conversationId, {
       type: body.type,
       name: typeof body.name === 'string' ? body.name.slice(0, 100) : undefined,
       text: body.text === undefined ? undefined : redactPii(body.text.slice(0, 4000)).text,
@@ -236,10 +250,7 @@ export function registerDirectLineRoutes(
       from,
       recipient: BOT_ACCOUNT,
     });
-    streams.publish(claims.conversationId, {
-      activities: [echo],
-      watermark: String(Number(echo.id.split('|')[1])),
-    });
+    await streams.stored(claims.conversationId);
     o.dispatch({
       ...echo,
       text: body.text,
@@ -259,23 +270,29 @@ export function registerDirectLineRoutes(
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const m = new RegExp(`^${PREFIX}/conversations/([A-Za-z0-9_-]+)/stream$`).exec(url.pathname);
-    const check = tokens.verify(url.searchParams.get('t') ?? bearer(req.headers.authorization));
-    if (!m || !check.ok || check.claims.conversationId !== m[1] || !store.get(m[1]!)) {
+    const check = o.tokens().verify(url.searchParams.get('t') ?? bearer(req.headers.authorization));
+    const refuse = () => {
       socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       socket.destroy();
-      return;
-    }
+    };
+    if (!m || !check.ok || check.claims.conversationId !== m[1]) return refuse();
     const conversationId = m[1]!;
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      streams.add(conversationId, ws);
-      ws.on('message', () => undefined); // DLJS pings with empty frames; nothing to do.
-      ws.on('error', (err) => logger.debug({ err }, 'stream error'));
-      const replay = store.since(
-        conversationId,
-        parseWatermark(url.searchParams.get('watermark') ?? undefined),
-      );
-      if (replay.activities.length) ws.send(JSON.stringify(replay));
-    });
+    store.get(conversationId).then(
+      (conversation) => {
+        if (!conversation) return refuse();
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          ws.on('message', () => undefined); // DLJS pings with empty frames; nothing to do.
+          ws.on('error', (err) => logger.debug({ err }, 'stream error'));
+          // Sends what follows the client's watermark, then every activity as it is stored.
+          streams.add(conversationId, ws, parseWatermark(url.searchParams.get('watermark') ?? undefined));
+        });
+      },
+      (err: unknown) => {
+        logger.warn({ err }, 'direct line: stream refused, the store failed');
+        socket.write('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+        socket.destroy();
+      },
+    );
   });
 
   return { closeStreams: () => streams.closeAll() };

@@ -2,9 +2,10 @@ import type { ActivityHandler, ConversationReference, ConversationState, TurnCon
 import type restify from 'restify';
 import { handleTurnErrors } from '../../bot/adapter.js';
 import type { Config } from '../../config.js';
-import { RateLimiter } from '../../http/rateLimit.js';
+import { clientIp } from '../../http/rateLimits.js';
+import { perMinute, type RateLimitStore } from '../../http/rateLimit.js';
 import type { Logger } from '../../logger.js';
-import type { Db } from '../../storage/database.js';
+import type { SqlDb } from '../../storage/sql/index.js';
 import { SettingsStore } from '../../storage/settings.js';
 import type { Channel } from '../channel.js';
 import { ConversationStore } from './conversationStore.js';
@@ -12,21 +13,33 @@ import { DIRECTLINE_SERVICE_URL, DirectLineAdapter } from './directLineAdapter.j
 import { registerDirectLineRoutes } from './directLineRoutes.js';
 import { StreamHub } from './streams.js';
 import { TokenService } from './tokens.js';
+import { withTurnLease } from './turnLease.js';
 import { TurnQueue } from '../turnQueue.js';
 
 export interface DirectLineChannelOptions {
   config: Pick<Config, 'directLine' | 'webchat'>;
-  db: Db;
+  /** The store (SQLite or the PostgreSQL shared by every replica). */
+  sql: SqlDb;
   bot: Pick<ActivityHandler, 'run'>;
   conversationState: ConversationState;
   logger: Logger;
-  /** Conversations a single IP may start per minute. */
+  /** Conversations a single IP may start per minute (default 20), when `limits.tokens` is not given. */
   tokensPerMinutePerIp?: number;
+  /** Rate limits: conversations started per client IP; activity posts per token user (none by default). */
+  limits?: { tokens?: RateLimitStore; user?: RateLimitStore };
+  /** The client address of a request (default: the socket's peer). */
+  clientIp?: (req: restify.Request) => string;
 }
 
 export interface DirectLineChannel extends Channel {
   adapter: DirectLineAdapter;
   store: ConversationStore;
+  streams: StreamHub;
+  /**
+   * Applies the migrations, loads (or on first start generates) the token secret and subscribes to
+   * the notifications of new activities: before the server accepts requests.
+   */
+  init(): Promise<void>;
   /** Resolves when every queued turn has run (tests, shutdown). */
   idle(): Promise<void>;
 }
@@ -36,20 +49,27 @@ export interface DirectLineChannel extends Channel {
  * through DirectLineAdapter (the reference's option A), so no connector route is exposed.
  */
 export function createDirectLineChannel(o: DirectLineChannelOptions): DirectLineChannel {
-  const store = new ConversationStore(o.db);
-  const streams = new StreamHub();
+  const store = new ConversationStore(o.sql);
+  const streams = new StreamHub(store, o.sql, o.logger);
   const adapter = new DirectLineAdapter(store, streams);
   handleTurnErrors(adapter, o.logger, o.conversationState);
-  const secret = o.config.directLine.tokenSecret ?? new SettingsStore(o.db).secret('directline.tokenSecret');
-  const tokens = new TokenService(secret, o.config.directLine.tokenTtlSeconds);
+  let tokenService: TokenService | undefined;
+  const tokens = () => {
+    if (!tokenService) throw new Error('the Direct Line channel is not initialized (init())');
+    return tokenService;
+  };
+  let initialized: Promise<void> | undefined;
+  // Turns of one conversation run one at a time: in this replica (the queue) and across replicas
+  // (the conversation's lease in the store, see turnLease.ts).
   const queue = new TurnQueue();
-  let routes: { closeStreams(): void } | undefined;
 
   const dispatch = (activity: Parameters<DirectLineAdapter['processActivityDirect']>[1]) => {
     const conversationId = activity.conversation!.id;
     void queue.enqueue(conversationId, async () => {
       try {
-        await adapter.processActivityDirect('', activity, (context) => o.bot.run(context));
+        await withTurnLease(store, conversationId, o.logger, () =>
+          adapter.processActivityDirect('', activity, (context) => o.bot.run(context)),
+        );
       } catch (err) {
         o.logger.error({ err, conversationId }, 'direct line turn failed');
       }
@@ -60,12 +80,27 @@ export function createDirectLineChannel(o: DirectLineChannelOptions): DirectLine
     channelIds: ['directline'],
     adapter,
     store,
+    streams,
+    init() {
+      initialized ??= (async () => {
+        await store.migrate();
+        const settings = new SettingsStore(o.sql);
+        await settings.migrate();
+        // Generated once and shared by every replica (the first one to store it wins).
+        const secret = o.config.directLine.tokenSecret ?? (await settings.secret('directline.tokenSecret'));
+        tokenService = new TokenService(secret, o.config.directLine.tokenTtlSeconds);
+        await streams.start();
+      })();
+      return initialized;
+    },
     register(server: restify.Server) {
-      routes = registerDirectLineRoutes(server, {
+      registerDirectLineRoutes(server, {
         store,
         tokens,
         streams,
-        tokenLimiter: new RateLimiter(o.tokensPerMinutePerIp ?? 20, 60_000),
+        tokenLimiter: o.limits?.tokens ?? perMinute(o.tokensPerMinutePerIp ?? 20),
+        userLimiter: o.limits?.user,
+        clientIp: o.clientIp ?? ((req) => clientIp(req)),
         allowedOrigins: o.config.webchat.allowedOrigins,
         publicUrl: o.config.webchat.publicUrl,
         logger: o.logger,
@@ -77,15 +112,19 @@ export function createDirectLineChannel(o: DirectLineChannelOptions): DirectLine
       logic: (context: TurnContext) => Promise<void>,
     ) {
       const conversationId = reference.conversation?.id;
-      if (!conversationId || !store.get(conversationId)) throw new Error('unknown web chat conversation');
+      if (!conversationId || !(await store.get(conversationId))) {
+        throw new Error('unknown web chat conversation');
+      }
       await queue.enqueue(conversationId, () =>
-        adapter.continueConversationAsync('', { ...reference, serviceUrl: DIRECTLINE_SERVICE_URL }, logic),
+        withTurnLease(store, conversationId, o.logger, () =>
+          adapter.continueConversationAsync('', { ...reference, serviceUrl: DIRECTLINE_SERVICE_URL }, logic),
+        ),
       );
     },
     idle: () => queue.idle(),
     async stop() {
       await Promise.race([queue.idle(), new Promise((r) => setTimeout(r, 5000))]);
-      routes?.closeStreams();
+      await streams.stop(); // unsubscribes and closes this replica's sockets
     },
   };
 }

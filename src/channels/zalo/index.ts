@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import type { ActivityHandler, ConversationReference, ConversationState, TurnContext } from 'botbuilder';
 import type restify from 'restify';
 import { handleTurnErrors, TURN_ERROR_TEXT } from '../../bot/adapter.js';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
-import type { Db } from '../../storage/database.js';
+import type { SqlDb } from '../../storage/sql/index.js';
 import type { Channel } from '../channel.js';
 import { TurnQueue } from '../turnQueue.js';
 import { ZaloConversations } from './conversations.js';
@@ -26,7 +28,11 @@ export type { OutboxStatus, UndeliverableMessage } from './outbox.js';
 
 export interface ZaloChannelOptions {
   config: NonNullable<Config['zalo']>;
-  db: Db;
+  /**
+   * The store: tokens, outbox, received events and conversations (SQLite, or PostgreSQL shared by
+   * several replicas). Migrations are applied by `start()`.
+   */
+  sql: SqlDb;
   bot: Pick<ActivityHandler, 'run'>;
   logger: Logger;
   /** When given, a failed turn also clears the conversation's dialog state. */
@@ -61,6 +67,19 @@ export interface ZaloChannelOptions {
   outboxRetentionMs?: number;
   /** How long `stop()` waits for turns and sends in flight. Default 3 s. */
   stopWaitMs?: number;
+  /** This replica's id in claims. Default: host name, process id and a random suffix. */
+  instanceId?: string;
+  /**
+   * How long an outbox row claimed by a replica stays its own (then another replica may send it).
+   * Default: the longer of 2 min and 12 × `requestTimeoutMs`.
+   */
+  sendLeaseMs?: number;
+  /** How long a received event claimed by a replica stays its own before another may recover it. Default 10 min. */
+  inboundLeaseMs?: number;
+  /** How often the outbox is read when nothing wakes the worker (other replicas' rows). Default 5 s. */
+  pollIntervalMs?: number;
+  /** How often events left unprocessed (by a replica that died) are looked for. Default 1 min. */
+  recoverIntervalMs?: number;
 }
 
 /** The Zalo channel, with what the community team's inbox needs to know about deliveries. */
@@ -69,10 +88,19 @@ export interface ZaloChannel extends Channel {
   readonly outbox: Outbox;
   readonly tokens: TokenManager;
   readonly conversations: ZaloConversations;
-  /** Starts the outbox worker, timers, and processes events left unprocessed by a stop. */
+  /**
+   * Applies the migrations, loads the tokens, starts the outbox worker and timers, and processes
+   * events left unprocessed by a stop (or by a replica that died).
+   */
   start(): Promise<void>;
+  /**
+   * Claims and processes the received events no replica is processing (accepted, never processed:
+   * a stop or a crash came first). Resolves with how many were dispatched. Run by `start()` and
+   * then every `recoverIntervalMs`.
+   */
+  recover(): Promise<number>;
   /** Delivery status of a message by the id `sendActivity` resolved with (e.g. "zalo:42"). */
-  statusOf(id: string): OutboxStatus | undefined;
+  statusOf(id: string): Promise<OutboxStatus | undefined>;
   /** Registers a listener for undeliverable or failed messages; returns an unsubscribe function. */
   onUndeliverable(listener: (message: UndeliverableMessage) => void): () => void;
   /** Resolves when every received event has been processed (its bot turn has run). */
@@ -83,27 +111,30 @@ const HOUR = 3_600_000;
 
 /** The Zalo Official Account channel (webhook POST /api/zalo, sending, tokens, outbox). */
 export function createZaloChannel(options: ZaloChannelOptions): ZaloChannel {
-  const { config, db, bot, logger: rootLogger } = options;
+  const { config, sql, bot, logger: rootLogger } = options;
   const logger = rootLogger.child({ channel: ZALO_CHANNEL_ID });
   const stopWaitMs = options.stopWaitMs ?? 3000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+  const instanceId =
+    options.instanceId ?? `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
   const api = new ZaloApi({
     apiBase: config.apiBase,
     oauthBase: config.oauthBase,
     appId: config.appId,
     appSecret: config.appSecret,
-    requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+    requestTimeoutMs,
   });
   const tokens = new TokenManager({
-    db,
+    sql,
     api,
     logger,
     initial: { accessToken: config.accessToken, refreshToken: config.refreshToken },
     refreshMarginMs: options.refreshMarginMs ?? HOUR,
     retryAfterFailureMs: options.refreshRetryAfterMs ?? 60_000,
   });
-  const inbound = new InboundLog(db);
-  const conversations = new ZaloConversations(db);
+  const inbound = new InboundLog(sql, instanceId, options.inboundLeaseMs ?? 10 * 60_000);
+  const conversations = new ZaloConversations(sql);
 
   const deliver = async (item: OutboxItem): Promise<DeliveryOutcome> => {
     const body = {
@@ -152,7 +183,10 @@ export function createZaloChannel(options: ZaloChannelOptions): ZaloChannel {
   };
 
   const outbox = new Outbox({
-    db,
+    sql,
+    instanceId,
+    leaseMs: options.sendLeaseMs ?? Math.max(2 * 60_000, 12 * requestTimeoutMs),
+    pollIntervalMs: options.pollIntervalMs ?? 5000,
     logger,
     deliver,
     baseBackoffMs: options.baseBackoffMs ?? 1000,
@@ -193,21 +227,26 @@ export function createZaloChannel(options: ZaloChannelOptions): ZaloChannel {
       }
       const reference = zaloReference(userId, oaId);
       if (name === 'unfollow') {
-        conversations.touch(userId, reference, { followed: false });
-        conversations.setOptions(userId, []);
-        const cancelled = outbox.cancelPending(userId, 'the user unfollowed the OA');
+        await conversations.touch(userId, reference, { followed: false });
+        await conversations.setOptions(userId, []);
+        const cancelled = await outbox.cancelPending(userId, 'the user unfollowed the OA');
         logger.info({ cancelled }, 'zalo user unfollowed the OA');
         return;
       }
+      // "1", "2"…: the option offered last (read before the turn; the mapping itself is synchronous).
+      const picked =
+        name === 'user_send_text' && typeof event.message?.text === 'string'
+          ? await conversations.pick(userId, event.message.text)
+          : undefined;
       const r = activityFromEvent(event, {
         fallbackOaId: config.appId,
-        pickOption: (u, text) => conversations.pick(u, text),
+        pickOption: () => picked,
       });
       if (r.kind === 'ignore') {
         logger.debug({ event: name, reason: r.reason }, 'zalo event ignored');
         return;
       }
-      conversations.touch(userId, reference, {
+      await conversations.touch(userId, reference, {
         followed: name === 'follow' ? true : undefined,
         inboundAt: Date.now(),
       });
@@ -216,7 +255,7 @@ export function createZaloChannel(options: ZaloChannelOptions): ZaloChannel {
       logger.error({ err, event: name }, 'zalo event processing failed');
     } finally {
       try {
-        inbound.done(key);
+        await inbound.done(key);
       } catch (err) {
         logger.error({ err }, 'zalo: cannot mark the event processed');
       }
@@ -237,6 +276,42 @@ export function createZaloChannel(options: ZaloChannelOptions): ZaloChannel {
     timers.push(t);
   };
 
+  /** Migrations and tokens, once (retried after a failure); awaited before anything uses the store. */
+  let readying: Promise<void> | undefined;
+  const ready = (): Promise<void> => {
+    readying ??= (async () => {
+      await inbound.migrate();
+      await conversations.migrate();
+      await outbox.migrate();
+      await tokens.load();
+      if (sql.dialect === 'sqlite') {
+        // One process serves a SQLite store: claims left are a previous run's (a crash).
+        await outbox.releaseAllClaims();
+        await inbound.release({ everyone: true });
+      }
+    })().catch((err: unknown) => {
+      readying = undefined;
+      throw err;
+    });
+    return readying;
+  };
+
+  const recover = async (): Promise<number> => {
+    await ready();
+    let dispatched = 0;
+    // Events accepted before a stop or a crash but not processed: process them now (a day at most).
+    for (const p of await inbound.claimPending()) {
+      if (Date.now() - p.receivedAt > 24 * HOUR || !isOaEvent(p.payload)) {
+        await inbound.done(p.key);
+      } else {
+        dispatch(p.key, p.payload);
+        dispatched += 1;
+      }
+    }
+    if (dispatched) logger.info({ events: dispatched }, 'zalo: processing events left unprocessed');
+    return dispatched;
+  };
+
   return {
     channelIds: [ZALO_CHANNEL_ID],
     adapter,
@@ -251,28 +326,29 @@ export function createZaloChannel(options: ZaloChannelOptions): ZaloChannel {
         oaSecretKey: config.oaSecretKey,
         logger,
         inbound,
+        ready,
         maxBodyBytes: 256 * 1024,
         onEvent: dispatch,
       });
     },
 
     async start() {
-      // Events accepted before a stop but not processed: process them now (a day at most).
-      for (const p of inbound.pending()) {
-        if (Date.now() - p.receivedAt > 24 * HOUR || !isOaEvent(p.payload)) inbound.done(p.key);
-        else dispatch(p.key, p.payload);
-      }
-      outbox.start();
-      const cleanup = () => {
+      await ready();
+      await recover();
+      await outbox.start();
+      const cleanup = async () => {
         try {
-          inbound.cleanup(options.dedupRetentionMs ?? 7 * 24 * HOUR);
-          outbox.cleanup(options.outboxRetentionMs ?? 30 * 24 * HOUR);
+          await inbound.cleanup(options.dedupRetentionMs ?? 7 * 24 * HOUR);
+          await outbox.cleanup(options.outboxRetentionMs ?? 30 * 24 * HOUR);
         } catch (err) {
           logger.warn({ err }, 'zalo: cleanup failed');
         }
       };
-      cleanup();
-      every(HOUR, cleanup);
+      await cleanup();
+      every(HOUR, () => void cleanup());
+      every(options.recoverIntervalMs ?? 60_000, () => {
+        void recover().catch((err: unknown) => logger.warn({ err }, 'zalo: recovering events failed'));
+      });
       every(options.tokenCheckIntervalMs ?? 10 * 60_000, () => {
         const expiresAt = tokens.expiresAt();
         if (expiresAt !== undefined && expiresAt - Date.now() < (options.refreshMarginMs ?? HOUR)) {
@@ -281,13 +357,23 @@ export function createZaloChannel(options: ZaloChannelOptions): ZaloChannel {
             .catch((err: unknown) => logger.error({ err }, 'zalo: token check failed'));
         }
       });
-      logger.info({ webhook: '/api/zalo', pending: outbox.counts().pending }, 'Zalo channel is on');
+      const pending = (await outbox.counts()).pending;
+      logger.info({ webhook: '/api/zalo', pending, instanceId }, 'Zalo channel is on');
     },
+
+    recover,
 
     async stop() {
       for (const t of timers.splice(0)) clearInterval(t);
-      await Promise.race([queue.idle(), sleep(stopWaitMs)]);
+      const idle = await Promise.race([queue.idle().then(() => true), sleep(stopWaitMs).then(() => false)]);
       await outbox.stop(stopWaitMs);
+      if (idle && readying) {
+        // Nothing of ours is being processed: whatever this replica accepted and did not process
+        // (nothing, normally) is recovered at once by the next start or another replica.
+        await inbound
+          .release()
+          .catch((err: unknown) => logger.warn({ err }, 'zalo: cannot release received events'));
+      }
     },
 
     async continueConversation(
@@ -296,6 +382,7 @@ export function createZaloChannel(options: ZaloChannelOptions): ZaloChannel {
     ) {
       const userId = reference.conversation?.id;
       if (!userId) throw new Error('the conversation reference has no conversation id');
+      await ready();
       // Queued behind the user's own turn in progress, so messages keep their order.
       await queue.enqueue(userId, () => adapter.continueConversation(reference, logic));
     },

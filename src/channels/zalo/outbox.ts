@@ -1,12 +1,12 @@
 import type { ConversationReference } from 'botbuilder';
 import type { Logger } from '../../logger.js';
-import { applyMigrations, type Db } from '../../storage/database.js';
+import type { SqlDb, SqlMigration } from '../../storage/sql/index.js';
 import type { ZaloPart } from './messages.js';
 
-const MIGRATIONS = [
+export const OUTBOX_MIGRATIONS: readonly SqlMigration[] = [
   {
     id: 'zalo_outbox/1',
-    sql: `CREATE TABLE zalo_outbox (
+    sqlite: `CREATE TABLE zalo_outbox (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       group_id INTEGER,
       user_id TEXT NOT NULL,
@@ -24,8 +24,40 @@ const MIGRATIONS = [
     );
     CREATE INDEX zalo_outbox_pending ON zalo_outbox (status, user_id, id);
     CREATE INDEX zalo_outbox_group ON zalo_outbox (group_id);`,
+    postgres: `CREATE TABLE zalo_outbox (
+      id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      group_id BIGINT,
+      user_id TEXT NOT NULL,
+      text TEXT,
+      buttons TEXT,
+      reference TEXT NOT NULL,
+      status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'undeliverable', 'failed')),
+      attempts INTEGER NOT NULL DEFAULT 0,
+      next_attempt_at BIGINT NOT NULL,
+      created_at BIGINT NOT NULL,
+      updated_at BIGINT NOT NULL,
+      error_code INTEGER,
+      last_error TEXT,
+      zalo_message_id TEXT
+    );
+    CREATE INDEX zalo_outbox_pending ON zalo_outbox (status, user_id, id);
+    CREATE INDEX zalo_outbox_group ON zalo_outbox (group_id);`,
+  },
+  {
+    // The replica sending a row and until when (its lease), and an unfollow that arrived while the row
+    // was being sent (settled after that attempt unless it delivered the message).
+    id: 'zalo_outbox/2',
+    sqlite: `ALTER TABLE zalo_outbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE zalo_outbox ADD COLUMN lease_until INTEGER;
+    ALTER TABLE zalo_outbox ADD COLUMN cancel_reason TEXT;`,
+    postgres: `ALTER TABLE zalo_outbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE zalo_outbox ADD COLUMN lease_until BIGINT;
+    ALTER TABLE zalo_outbox ADD COLUMN cancel_reason TEXT;`,
   },
 ];
+
+/** Notified after an enqueue: a hint for the other replicas' workers to look at the queue. */
+export const OUTBOX_CHANNEL = 'zalo_outbox';
 
 export type OutboxItemStatus = 'pending' | 'sent' | 'undeliverable' | 'failed';
 
@@ -75,7 +107,16 @@ export interface OutboxItem {
 }
 
 export interface OutboxOptions {
-  db: Db;
+  sql: SqlDb;
+  /** This replica's id, written as the claimant of the rows it sends. */
+  instanceId: string;
+  /**
+   * How long a claimed row stays this replica's: longer than any attempt can take (token refresh and
+   * two sends with their timeouts). Past it, another replica may send the row.
+   */
+  leaseMs: number;
+  /** How often the queue is read when nothing else wakes the worker (other replicas' rows). */
+  pollIntervalMs: number;
   logger: Logger;
   deliver: (item: OutboxItem) => Promise<DeliveryOutcome>;
   /** First retry delay; doubles on each failure (±20 % jitter) up to `maxBackoffMs`. */
@@ -101,66 +142,85 @@ interface Row {
   updated_at: number;
   error_code: number | null;
   last_error: string | null;
+  claimed_by: string | null;
+  lease_until: number | null;
+  cancel_reason: string | null;
 }
 
 /**
- * The persisted queue of messages to Zalo users. Enqueueing is a synchronous SQLite write, so a
- * bot turn never waits for Zalo. A worker sends the oldest pending message of each user (never two
- * of one user at once, so split parts arrive in order), several users in parallel; a failure that
- * may pass (rate limit -32, timeout, 5xx, network) is retried with exponential backoff, persisted,
- * so nothing is lost across restarts. Zalo's refusals for a user (-230/-232…) mark the message
- * `undeliverable` at once; listeners registered with `onUndeliverable` are told.
+ * The persisted queue of messages to Zalo users, shared by every replica. Enqueueing is one short
+ * transaction, so a bot turn never waits for Zalo. Each replica's worker sends the oldest pending
+ * message of each user, several users in parallel; a failure that may pass (rate limit -32, timeout,
+ * 5xx, network) is retried with exponential backoff, persisted, so nothing is lost across restarts.
+ * Zalo's refusals for a user (-230/-232…) mark the message `undeliverable` at once; listeners
+ * registered with `onUndeliverable` are told.
+ *
+ * Across replicas: a worker claims a row before sending it with one conditional UPDATE (its id as
+ * `claimed_by`, a lease `lease_until`; `… WHERE id = ? AND status = 'pending' AND the lease is free
+ * AND no earlier row of the user is pending … RETURNING *`), so exactly one replica gets it. Only the
+ * head of a user's queue can be claimed and a claimed head keeps the user's later rows waiting, so a
+ * user's messages go out one at a time, in order. The row is marked sent (or its retry scheduled) in
+ * the same statement that clears the claim. A replica that dies while sending leaves its lease,
+ * which another replica takes over once it has expired. An enqueue notifies the other replicas; they
+ * also poll every `pollIntervalMs`.
  */
 export class Outbox {
-  /** User id → the row being sent to that user. */
+  /** What this replica's worker did since it started (logs and tests). */
+  readonly stats = { claimed: 0, sent: 0 };
+  /** User id → the row this replica is sending to that user. */
   private readonly inFlight = new Map<string, number>();
-  /** Rows cancelled while being sent: settled as undeliverable unless that attempt delivers them. */
-  private readonly cancelAfterAttempt = new Map<number, string>();
   private readonly running = new Set<Promise<void>>();
   private readonly listeners = new Set<(m: UndeliverableMessage) => void>();
   private timer?: NodeJS.Timeout;
   private pumpScheduled = false;
+  private pumping = false;
+  private pumpAgain = false;
   private started = false;
+  private unlisten?: () => Promise<void>;
 
-  constructor(private readonly o: OutboxOptions) {
-    applyMigrations(o.db, MIGRATIONS);
+  constructor(private readonly o: OutboxOptions) {}
+
+  migrate(): Promise<void> {
+    return this.o.sql.migrate(OUTBOX_MIGRATIONS);
   }
 
   /** Queues the parts of one message; returns its id (for `statusOf`). */
-  enqueue(userId: string, parts: readonly ZaloPart[], reference: Partial<ConversationReference>): string {
+  async enqueue(
+    userId: string,
+    parts: readonly ZaloPart[],
+    reference: Partial<ConversationReference>,
+  ): Promise<string> {
     if (!parts.length) throw new Error('nothing to send');
     const now = Date.now();
-    const insert = this.o.db.prepare(
-      `INSERT INTO zalo_outbox (group_id, user_id, text, buttons, reference, status, next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
-    );
-    const setGroup = this.o.db.prepare('UPDATE zalo_outbox SET group_id = ? WHERE id = ?');
     const ref = JSON.stringify(reference);
-    const groupId = this.o.db.transaction(() => {
+    const groupId = await this.o.sql.transaction(async (tx) => {
       let first: number | undefined;
       for (const p of parts) {
         const buttons = p.buttons?.length ? JSON.stringify(p.buttons) : null;
-        const id = Number(
-          insert.run(first ?? null, userId, p.text, buttons, ref, now, now, now).lastInsertRowid,
+        const row = await tx.get<{ id: number }>(
+          `INSERT INTO zalo_outbox (group_id, user_id, text, buttons, reference, status, next_attempt_at, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) RETURNING id`,
+          [first ?? null, userId, p.text, buttons, ref, now, now, now],
         );
         if (first === undefined) {
-          first = id;
-          setGroup.run(id, id);
+          first = Number(row!.id);
+          await tx.run('UPDATE zalo_outbox SET group_id = ? WHERE id = ?', [first, first]);
         }
       }
+      await tx.notify(OUTBOX_CHANNEL, '');
       return first!;
-    })();
+    });
     this.kick();
     return `zalo:${groupId}`;
   }
 
   /** The delivery status of a message by the id `enqueue` (or `sendActivity`) returned. */
-  statusOf(id: string): OutboxStatus | undefined {
+  async statusOf(id: string): Promise<OutboxStatus | undefined> {
     const m = /^zalo:(\d+)$/.exec(id);
     if (!m) return undefined;
-    const rows = this.o.db
-      .prepare('SELECT * FROM zalo_outbox WHERE group_id = ? ORDER BY id')
-      .all(Number(m[1])) as Row[];
+    const rows = await this.o.sql.all<Row>('SELECT * FROM zalo_outbox WHERE group_id = ? ORDER BY id', [
+      Number(m[1]),
+    ]);
     if (!rows.length) return undefined;
     const has = (s: OutboxItemStatus) => rows.some((r) => r.status === s);
     const status: OutboxItemStatus = has('undeliverable')
@@ -189,43 +249,70 @@ export class Outbox {
     return () => this.listeners.delete(listener);
   }
 
-  /** Marks a user's pending messages undeliverable (the user unfollowed the OA). */
-  cancelPending(userId: string, reason: string): number {
-    const rows = this.o.db
-      .prepare(`SELECT * FROM zalo_outbox WHERE user_id = ? AND status = 'pending' ORDER BY id`)
-      .all(userId) as Row[];
+  /**
+   * Marks a user's pending messages undeliverable (the user unfollowed the OA). A message being sent
+   * (by any replica) is settled after that attempt, unless the attempt delivers it.
+   */
+  async cancelPending(userId: string, reason: string): Promise<number> {
+    const rows = await this.o.sql.all<Row>(
+      `SELECT * FROM zalo_outbox WHERE user_id = ? AND status = 'pending' ORDER BY id`,
+      [userId],
+    );
     let n = 0;
     for (const r of rows) {
-      if (this.inFlight.get(userId) === r.id) {
-        this.cancelAfterAttempt.set(r.id, reason); // unless the attempt under way delivers it
+      const now = Date.now();
+      const held = r.lease_until !== null && r.lease_until >= now;
+      if (!held && (await this.finish(r, 'undeliverable', undefined, reason, { unclaimedAt: now }))) {
+        n += 1;
         continue;
       }
-      this.finish(r, 'undeliverable', undefined, reason);
-      n += 1;
+      await this.o.sql.run(`UPDATE zalo_outbox SET cancel_reason = ? WHERE id = ? AND status = 'pending'`, [
+        reason,
+        r.id,
+      ]);
     }
     return n;
   }
 
   /** Counts by status (for logs and tests). */
-  counts(): Record<OutboxItemStatus, number> {
+  async counts(): Promise<Record<OutboxItemStatus, number>> {
     const out: Record<OutboxItemStatus, number> = { pending: 0, sent: 0, undeliverable: 0, failed: 0 };
-    const rows = this.o.db.prepare('SELECT status, COUNT(*) AS n FROM zalo_outbox GROUP BY status').all() as {
-      status: OutboxItemStatus;
-      n: number;
-    }[];
-    for (const r of rows) out[r.status] = r.n;
+    const rows = await this.o.sql.all<{ status: OutboxItemStatus; n: number }>(
+      'SELECT status, COUNT(*) AS n FROM zalo_outbox GROUP BY status',
+    );
+    for (const r of rows) out[r.status] = Number(r.n);
     return out;
   }
 
   /** Deletes settled messages older than `retentionMs`. */
-  cleanup(retentionMs: number): number {
-    return this.o.db
-      .prepare(`DELETE FROM zalo_outbox WHERE status != 'pending' AND updated_at < ?`)
-      .run(Date.now() - retentionMs).changes;
+  async cleanup(retentionMs: number): Promise<number> {
+    const r = await this.o.sql.run(`DELETE FROM zalo_outbox WHERE status <> 'pending' AND updated_at < ?`, [
+      Date.now() - retentionMs,
+    ]);
+    return r.changes;
   }
 
-  start(): void {
+  /**
+   * Gives up every claim (SQLite at start: one process serves the store, so a claim left is a previous
+   * run's, whose send was cut short). Never on PostgreSQL, where the claims may be other replicas'.
+   */
+  async releaseAllClaims(): Promise<number> {
+    const r = await this.o.sql.run(
+      `UPDATE zalo_outbox SET claimed_by = NULL, lease_until = NULL
+       WHERE status = 'pending' AND claimed_by IS NOT NULL`,
+    );
+    return r.changes;
+  }
+
+  async start(): Promise<void> {
     this.started = true;
+    try {
+      this.unlisten = await this.o.sql.listen(OUTBOX_CHANNEL, () => this.kick(), {
+        onReconnect: () => this.kick(),
+      });
+    } catch (err) {
+      this.o.logger.warn({ err }, 'zalo outbox: cannot listen for other replicas; polling only');
+    }
     this.kick();
   }
 
@@ -234,6 +321,9 @@ export class Outbox {
     this.started = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    const unlisten = this.unlisten;
+    this.unlisten = undefined;
+    await unlisten?.().catch(() => undefined);
     if (this.running.size) {
       let timeout: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -244,55 +334,102 @@ export class Outbox {
     }
   }
 
-  /** Runs the worker soon (after an enqueue, a send, or a timer). */
+  /** Runs the worker soon (after an enqueue, a send, a notification or a timer). */
   kick(): void {
     if (!this.started || this.pumpScheduled) return;
     this.pumpScheduled = true;
     setImmediate(() => {
       this.pumpScheduled = false;
-      this.pump();
+      void this.pump();
     });
   }
 
-  private pump(): void {
+  private async pump(): Promise<void> {
     if (!this.started) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        await this.pumpOnce();
+      } while (this.pumpAgain && this.started);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async pumpOnce(): Promise<void> {
     let heads: Row[];
     try {
-      heads = this.o.db
-        .prepare(
-          `SELECT o.* FROM zalo_outbox o
-           WHERE o.status = 'pending' AND NOT EXISTS (
-             SELECT 1 FROM zalo_outbox p WHERE p.user_id = o.user_id AND p.status = 'pending' AND p.id < o.id)
-           ORDER BY o.next_attempt_at, o.id LIMIT 1000`,
-        )
-        .all() as Row[];
+      heads = await this.o.sql.all<Row>(
+        `SELECT o.* FROM zalo_outbox o
+         WHERE o.status = 'pending' AND NOT EXISTS (
+           SELECT 1 FROM zalo_outbox p WHERE p.user_id = o.user_id AND p.status = 'pending' AND p.id < o.id)
+         ORDER BY o.next_attempt_at, o.id LIMIT 1000`,
+      );
     } catch (err) {
+      if (!this.started) return;
       this.o.logger.error({ err }, 'zalo outbox: cannot read the queue');
       this.schedule(5000);
       return;
     }
-    const now = Date.now();
-    let nextAt = Infinity;
-    for (const row of heads) {
-      if (this.inFlight.has(row.user_id)) continue;
-      if (row.next_attempt_at > now) {
-        nextAt = Math.min(nextAt, row.next_attempt_at);
+    let nextAt = Date.now() + this.o.pollIntervalMs;
+    for (const head of heads) {
+      if (!this.started) return;
+      if (this.inFlight.has(head.user_id)) continue;
+      const now = Date.now();
+      // Being sent by another replica: look again when its lease expires (it normally ends sooner).
+      const readyAt = Math.max(head.next_attempt_at, head.lease_until === null ? 0 : head.lease_until + 1);
+      if (readyAt > now) {
+        nextAt = Math.min(nextAt, readyAt);
         continue;
       }
       if (this.running.size >= this.o.concurrency) break;
-      this.inFlight.set(row.user_id, row.id);
-      const work = this.attempt(row)
+      this.inFlight.set(head.user_id, head.id);
+      let row: Row | undefined;
+      try {
+        row = await this.claim(head.id, now);
+      } catch (err) {
+        this.o.logger.error({ err, outboxId: head.id }, 'zalo outbox: cannot claim a message');
+      }
+      if (!row) {
+        this.inFlight.delete(head.user_id); // another replica was first
+        continue;
+      }
+      const claimed = row;
+      this.stats.claimed += 1;
+      const work = this.attempt(claimed)
         .catch((err: unknown) =>
-          this.o.logger.error({ err, outboxId: row.id }, 'zalo outbox: attempt failed'),
+          this.o.logger.error({ err, outboxId: claimed.id }, 'zalo outbox: attempt failed'),
         )
         .finally(() => {
-          this.inFlight.delete(row.user_id);
+          this.inFlight.delete(claimed.user_id);
           this.running.delete(work);
           this.kick();
         });
       this.running.add(work);
     }
-    if (nextAt < Infinity) this.schedule(nextAt - now);
+    if (this.started) this.schedule(nextAt - Date.now());
+  }
+
+  /**
+   * Claims one row for this replica: pending, due, its lease free (never claimed, released, or
+   * expired), and the head of its user's queue. Undefined when another replica was first.
+   */
+  private claim(id: number, now: number): Promise<Row | undefined> {
+    return this.o.sql.get<Row>(
+      `UPDATE zalo_outbox SET claimed_by = ?, lease_until = ?
+       WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?
+         AND (lease_until IS NULL OR lease_until < ?)
+         AND NOT EXISTS (
+           SELECT 1 FROM zalo_outbox p
+           WHERE p.user_id = zalo_outbox.user_id AND p.status = 'pending' AND p.id < zalo_outbox.id)
+       RETURNING *`,
+      [this.o.instanceId, now + this.o.leaseMs, id, now, now],
+    );
   }
 
   private schedule(delayMs: number): void {
@@ -308,6 +445,11 @@ export class Outbox {
   }
 
   private async attempt(row: Row): Promise<void> {
+    if (row.cancel_reason !== null) {
+      // The user unfollowed while another attempt was under way.
+      await this.finish(row, 'undeliverable', undefined, row.cancel_reason);
+      return;
+    }
     const item: OutboxItem = {
       id: row.id,
       userId: row.user_id,
@@ -321,28 +463,32 @@ export class Outbox {
     } catch (err) {
       outcome = { result: 'retry', error: (err as Error).message.slice(0, 200) };
     }
-    // cancelPending (unfollow) may have settled it meanwhile.
-    const current = this.o.db.prepare('SELECT status FROM zalo_outbox WHERE id = ?').get(row.id) as
-      { status: OutboxItemStatus } | undefined;
+    const current = await this.o.sql.get<Pick<Row, 'status' | 'cancel_reason' | 'claimed_by'>>(
+      'SELECT status, cancel_reason, claimed_by FROM zalo_outbox WHERE id = ?',
+      [row.id],
+    );
     if (!current || current.status !== 'pending') return;
     const now = Date.now();
     const attempts = row.attempts + 1;
-    const cancelled = this.cancelAfterAttempt.get(row.id);
-    this.cancelAfterAttempt.delete(row.id);
-    if (cancelled !== undefined && outcome.result !== 'sent') {
-      this.finish({ ...row, attempts }, 'undeliverable', undefined, cancelled);
+    const log = this.o.logger.child({ outboxId: row.id, attempts });
+    if (current.claimed_by !== this.o.instanceId) {
+      log.warn('zalo outbox: the lease expired during the attempt; another replica may have taken it over');
+    }
+    if (current.cancel_reason !== null && outcome.result !== 'sent') {
+      await this.finish({ ...row, attempts }, 'undeliverable', undefined, current.cancel_reason);
       return;
     }
-    const log = this.o.logger.child({ outboxId: row.id, attempts });
     switch (outcome.result) {
       case 'sent':
+        // Marked sent in the statement that ends the claim: no other replica can send it again.
         // The text is not kept once delivered: the transcript holds the redacted conversation.
-        this.o.db
-          .prepare(
-            `UPDATE zalo_outbox SET status = 'sent', text = NULL, buttons = NULL, attempts = ?, updated_at = ?,
-             zalo_message_id = ? WHERE id = ?`,
-          )
-          .run(attempts, now, outcome.messageId ?? null, row.id);
+        await this.o.sql.run(
+          `UPDATE zalo_outbox SET status = 'sent', text = NULL, buttons = NULL, attempts = ?, updated_at = ?,
+           zalo_message_id = ?, claimed_by = NULL, lease_until = NULL, cancel_reason = NULL
+           WHERE id = ? AND status = 'pending'`,
+          [attempts, now, outcome.messageId ?? null, row.id],
+        );
+        this.stats.sent += 1;
         if (row.attempts > 0) log.info('zalo message sent after retries');
         return;
       case 'without_buttons':
@@ -350,17 +496,19 @@ export class Outbox {
           { code: outcome.code, error: outcome.error },
           'zalo refused the button template; sending text only',
         );
-        this.o.db
-          .prepare('UPDATE zalo_outbox SET buttons = NULL, attempts = ?, updated_at = ? WHERE id = ?')
-          .run(attempts, now, row.id);
+        await this.o.sql.run(
+          `UPDATE zalo_outbox SET buttons = NULL, attempts = ?, updated_at = ?, claimed_by = NULL, lease_until = NULL
+           WHERE id = ? AND status = 'pending' AND claimed_by = ?`,
+          [attempts, now, row.id, this.o.instanceId],
+        );
         return;
       case 'undeliverable':
       case 'failed':
-        this.finish({ ...row, attempts }, outcome.result, outcome.code, outcome.error);
+        await this.finish({ ...row, attempts }, outcome.result, outcome.code, outcome.error);
         return;
       case 'retry': {
         if (now - row.created_at >= this.o.giveUpAfterMs) {
-          this.finish(
+          await this.finish(
             { ...row, attempts },
             'failed',
             outcome.code,
@@ -370,12 +518,12 @@ export class Outbox {
         }
         const delay = Math.min(this.o.maxBackoffMs, this.o.baseBackoffMs * 2 ** Math.min(row.attempts, 30));
         const jittered = Math.round(delay * (0.8 + Math.random() * 0.4));
-        this.o.db
-          .prepare(
-            `UPDATE zalo_outbox SET attempts = ?, next_attempt_at = ?, updated_at = ?, error_code = ?, last_error = ?
-             WHERE id = ?`,
-          )
-          .run(attempts, now + jittered, now, outcome.code ?? null, outcome.error, row.id);
+        await this.o.sql.run(
+          `UPDATE zalo_outbox SET attempts = ?, next_attempt_at = ?, updated_at = ?, error_code = ?, last_error = ?,
+           claimed_by = NULL, lease_until = NULL
+           WHERE id = ? AND status = 'pending' AND claimed_by = ?`,
+          [attempts, now + jittered, now, outcome.code ?? null, outcome.error, row.id, this.o.instanceId],
+        );
         (attempts === 1 || attempts % 10 === 0 ? log.warn.bind(log) : log.debug.bind(log))(
           { code: outcome.code, error: outcome.error, retryInMs: jittered },
           'zalo send failed; will retry',
@@ -385,17 +533,28 @@ export class Outbox {
     }
   }
 
-  private finish(
+  /**
+   * Settles a pending row as undeliverable or failed and tells the listeners; false when it was no
+   * longer pending (settled elsewhere) or, with `unclaimedAt`, when a replica holds its lease.
+   */
+  private async finish(
     row: Row,
     status: 'undeliverable' | 'failed',
     code: number | undefined,
     reason: string,
-  ): void {
-    this.o.db
-      .prepare(
-        `UPDATE zalo_outbox SET status = ?, attempts = ?, updated_at = ?, error_code = ?, last_error = ? WHERE id = ?`,
-      )
-      .run(status, row.attempts, Date.now(), code ?? null, reason, row.id);
+    o: { unclaimedAt?: number } = {},
+  ): Promise<boolean> {
+    const params: unknown[] = [status, row.attempts, Date.now(), code ?? null, reason, row.id];
+    if (o.unclaimedAt !== undefined) params.push(o.unclaimedAt);
+    const { changes } = await this.o.sql.run(
+      `UPDATE zalo_outbox SET status = ?, attempts = ?, updated_at = ?, error_code = ?, last_error = ?,
+       claimed_by = NULL, lease_until = NULL
+       WHERE id = ? AND status = 'pending'${
+         o.unclaimedAt !== undefined ? ' AND (lease_until IS NULL OR lease_until < ?)' : ''
+       }`,
+      params,
+    );
+    if (changes === 0) return false;
     this.o.logger.warn({ outboxId: row.id, status, code, reason }, `zalo message ${status}`);
     const message: UndeliverableMessage = {
       id: `zalo:${row.group_id ?? row.id}`,
@@ -413,5 +572,6 @@ export class Outbox {
         this.o.logger.error({ err }, 'zalo outbox: an onUndeliverable listener failed');
       }
     }
+    return true;
   }
 }

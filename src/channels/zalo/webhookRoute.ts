@@ -10,7 +10,9 @@ export interface ZaloWebhookOptions {
   appId: string;
   oaSecretKey: string;
   logger: Logger;
-  inbound: InboundLog;
+  inbound: Pick<InboundLog, 'accept'>;
+  /** Resolves once the channel's store is ready (migrations applied); awaited before an event is recorded. */
+  ready?: () => Promise<void>;
   /** Largest body read when restify left the body unread (no or an unusual content type). */
   maxBodyBytes: number;
   /** Called after the 200 was sent, for an event accepted for the first time. */
@@ -21,8 +23,9 @@ export interface ZaloWebhookOptions {
  * Where a Zalo OA event enters: POST /api/zalo. The `X-ZEvent-Signature` is checked on the body
  * bytes exactly as received (req.rawBodyBytes, kept by src/http/server.ts); a missing or wrong
  * signature gets 401 and nothing is processed, except the console's unsigned empty probe, which
- * gets 200 and is ignored. A new event is persisted (deduplication by msg_id) before the 200, then
- * processed asynchronously; a redelivery gets 200 and is ignored.
+ * gets 200 and is ignored. A new event is persisted (deduplication by msg_id, in the store every
+ * replica shares) before the 200, then processed asynchronously; a redelivery (to this replica or
+ * another) gets 200 and is ignored.
  */
 export function registerZaloWebhook(server: restify.Server, o: ZaloWebhookOptions): void {
   // Reference §9.2: some claim the console validates with a GET; answer 200 without side effects.
@@ -97,7 +100,8 @@ export function registerZaloWebhook(server: restify.Server, o: ZaloWebhookOption
     const key = eventKey(body);
     let accepted: boolean;
     try {
-      accepted = o.inbound.accept(key, body);
+      await o.ready?.();
+      accepted = await o.inbound.accept(key, body);
     } catch (err) {
       // Not persisted: let Zalo deliver it again rather than risk losing it.
       log.error({ err }, 'zalo webhook: cannot record the event');

@@ -33,7 +33,8 @@ export type EventActivity =
 
 /**
  * A Zalo OA event → the Bot Framework activity for the same bot:
- * - `user_send_text` → a message (a reply "1", "2"… is first mapped to the option offered);
+ * - `user_send_text` → a message (a reply "1", "2"… is first mapped to the option offered, which
+ *   `pickOption` looks up beforehand);
  * - `follow` → a conversationUpdate adding the user (the bot sends its welcome);
  * - images, stickers, files, locations… → a message with no text and the attachments, which the
  *   bot answers with its polite "text only" notice;
@@ -148,8 +149,8 @@ export class ZaloAdapter extends BotAdapter {
         responses.push({ id: '' });
         continue;
       }
-      const id = this.outbox.enqueue(userId, parts, reference);
-      if (options.length) this.conversations.setOptions(userId, options);
+      const id = await this.outbox.enqueue(userId, parts, reference);
+      if (options.length) await this.conversations.setOptions(userId, options);
       responses.push({ id });
     }
     return responses;

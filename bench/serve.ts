@@ -1,0 +1,93 @@
+/**
+ * The service under test, run by `npm run bench` in a child process of its own (so its RSS is
+ * the service's alone and the load generator does not share its event loop). It is the real
+ * app (createApp, config from the environment as src/index.ts reads it); with
+ * BENCH_RETRIEVER=baseline the questions are answered by the naive baseline retriever
+ * (bench/baseline.ts) instead of the knowledge base.
+ *
+ * Talks to the parent over the IPC channel:
+ *   child → parent  { type: 'listening', port, ms }   ms since the process started
+ *                   { type: 'ready', ms }              knowledge loaded (/readyz is 200)
+ *                   { type: 'memory', rss, heapTotal, heapUsed, external, arrayBuffers, cpuMs }
+ *                   { type: 'error', message }
+ *   parent → child  { type: 'memory' } | { type: 'gc' } (with --expose-gc) | { type: 'stop' }
+ */
+import { createApp, type App } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+
+export type ServeMessage =
+  | { type: 'listening'; port: number; ms: number }
+  | { type: 'ready'; ms: number }
+  | {
+      type: 'memory';
+      rss: number;
+      heapTotal: number;
+      heapUsed: number;
+      external: number;
+      arrayBuffers: number;
+      /** CPU time used by the process so far (user + system), ms. */
+      cpuMs: number;
+    }
+  | { type: 'error'; message: string };
+
+export type ServeCommand = { type: 'memory' } | { type: 'gc' } | { type: 'stop' };
+
+const send = (m: ServeMessage) => process.send?.(m);
+
+const config = loadConfig(process.env);
+const logger = createLogger({ level: config.logLevel, pretty: false });
+// Imported only for the baseline, so the measured service loads nothing the real one does not.
+// It reads the chunks of the index the app loads (the app is created just below).
+const holder: { app?: App } = {};
+const naive =
+  process.env.BENCH_RETRIEVER === 'baseline'
+    ? new (await import('./baseline.js')).NaiveRetriever(
+        () => holder.app?.assistant.knowledge.current?.retriever.chunks,
+      )
+    : undefined;
+const running = createApp(config, logger, naive ? { retriever: naive } : undefined);
+holder.app = running;
+
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  running.stop().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+
+process.on('message', (m: ServeCommand) => {
+  if (m.type === 'memory') {
+    const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+    const cpu = process.cpuUsage();
+    send({
+      type: 'memory',
+      rss,
+      heapTotal,
+      heapUsed,
+      external,
+      arrayBuffers,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+    });
+  } else if (m.type === 'gc') {
+    (globalThis as { gc?: () => void }).gc?.();
+  } else if (m.type === 'stop') {
+    stop();
+  }
+});
+process.on('disconnect', stop); // the bench went away
+process.on('SIGTERM', stop);
+
+try {
+  const port = await running.listen();
+  send({ type: 'listening', port, ms: performance.now() });
+  await running.loadKnowledge();
+  naive?.prepare(); // in the same tick: no question reaches the baseline before it is built
+  send({ type: 'ready', ms: performance.now() });
+} catch (err) {
+  send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+  process.exit(1);
+}

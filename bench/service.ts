@@ -1,0 +1,162 @@
+/**
+ * The bench's side of bench/serve.ts: spawns the service in a child process (plain node on the
+ * compiled service, as `npm start` runs it), measures start → ready from outside (spawn until GET /readyz
+ * answers 200), asks for its memory, and stops it.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { ServeCommand, ServeMessage } from './serve.js';
+
+export interface ServiceOptions {
+  dataDir: string;
+  knowledgeDir: string;
+  retriever: 'ours' | 'baseline';
+  /** More environment for the service (CHAT_MESSAGES_PER_MINUTE…). */
+  env?: Record<string, string>;
+  /** Writes a V8 CPU profile of the service into this directory (node --cpu-prof). */
+  cpuProfDir?: string;
+}
+
+export interface Memory {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  /** CPU time the service used so far (user + system), ms. */
+  cpuMs: number;
+}
+
+export interface Service {
+  pid: number;
+  port: number;
+  url: string;
+  /** Spawn → GET /readyz 200, measured by the bench. */
+  startToReadyMs: number;
+  /** Spawn → listening (liveness up). */
+  startToListenMs: number;
+  /** The service's own clock: process start → knowledge loaded. */
+  selfReadyMs: number;
+  memory(): Promise<Memory>;
+  /** Runs a full GC in the service (only when started with --expose-gc, which the bench does). */
+  gc(): void;
+  stop(): Promise<void>;
+}
+
+/** Where bench/serve.ts and the service are compiled to (see `compileService`). */
+const BUILD_DIR = path.resolve('node_modules/.cache/tlcds-bench');
+const SERVE_JS = path.join(BUILD_DIR, 'bench', 'serve.js');
+
+/**
+ * Compiles the service and bench/serve.ts with tsc (bench/tsconfig.serve.json, incremental) so
+ * the service runs as `npm start` runs it: plain node on compiled JavaScript, no loader.
+ */
+export function compileService(): void {
+  const tsc = path.resolve('node_modules/typescript/bin/tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', 'bench/tsconfig.serve.json'], { encoding: 'utf8' });
+  if (!fs.existsSync(SERVE_JS)) throw new Error(`could not compile the service:\n${r.stdout}${r.stderr}`);
+  if (r.status !== 0) process.stderr.write(`tsc reported errors (compiled anyway):\n${r.stdout}\n`);
+}
+
+export async function startService(o: ServiceOptions): Promise<Service> {
+  // BENCH_SERVICE_NODE_ARGS: node flags for the service (e.g. "--max-semi-space-size=32").
+  const execArgv = [
+    '--expose-gc',
+    ...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+  ];
+  if (o.cpuProfDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`);
+  const started = performance.now();
+  const child = spawn(process.execPath, [...execArgv, SERVE_JS], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
+      KNOWLEDGE_DIR: o.knowledgeDir,
+      DATA_DIR: o.dataDir,
+      BENCH_RETRIEVER: o.retriever,
+      ...o.env,
+    },
+  });
+  const listening = await nextMessage(child, 'listening', 120_000);
+  const startToListenMs = performance.now() - started;
+  const url = `http://127.0.0.1:${listening.port}`;
+  const ready = nextMessage(child, 'ready', 300_000);
+  ready.catch(() => undefined);
+  // Readiness as a load balancer sees it.
+  while ((await status(`${url}/readyz`)) !== 200) await new Promise((r) => setTimeout(r, 5));
+  const startToReadyMs = performance.now() - started;
+  const selfReadyMs = (await ready).ms;
+
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  const command = (c: ServeCommand) => {
+    if (!exited && child.connected) child.send(c);
+  };
+  return {
+    pid: child.pid!,
+    port: listening.port,
+    url,
+    startToReadyMs,
+    startToListenMs,
+    selfReadyMs,
+    async memory() {
+      const m = nextMessage(child, 'memory', 10_000);
+      command({ type: 'memory' });
+      return m;
+    },
+    gc: () => command({ type: 'gc' }),
+    async stop() {
+      if (exited) return;
+      command({ type: 'stop' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exit;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function nextMessage<T extends ServeMessage['type']>(
+  child: ChildProcess,
+  type: T,
+  timeoutMs: number,
+): Promise<Extract<ServeMessage, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => done(new Error(`the service sent no "${type}" in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const onMessage = (m: ServeMessage) => {
+      if (m.type === type) done(undefined, m as Extract<ServeMessage, { type: T }>);
+      else if (m.type === 'error') done(new Error(`the service failed: ${m.message}`));
+    };
+    const onExit = (code: number | null) => done(new Error(`the service exited (${code}) before "${type}"`));
+    const done = (err?: Error, m?: Extract<ServeMessage, { type: T }>) => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve(m!);
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+function status(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+  });
+}
