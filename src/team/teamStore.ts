@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ConversationReference } from 'botbuilder';
 import { forUpdate, type SqlDb, type SqlMigration } from '../storage/sql/index.js';
-import type { StoredQuestion, UnansweredQuestion } from '../unanswered/unansweredLog.js';
+import type { QuestionTableRow } from '../unanswered/sqlUnansweredLog.js';
+import type { StoredQuestion } from '../unanswered/unansweredLog.js';
 
 /**
  * The team inbox's repositories, written once in portable SQL against SqlDb: the embedded SQLite store
@@ -348,22 +349,7 @@ export const TEAM_MIGRATIONS: readonly SqlMigration[] = [
 ];
 
 /** A row of `questions`: the unanswered log's columns (`questions/1`) plus the inbox's (`questions/2`). */
-interface QuestionRow {
-  id: string;
-  text: string;
-  channel: string;
-  conversation_id: string;
-  user_id: string;
-  reference: string;
-  commune: string | null;
-  topic: string | null;
-  reason: UnansweredQuestion['reason'];
-  confidence: number | string | null;
-  sources: string | null;
-  transcript: string | null;
-  status: QuestionStatus;
-  created_at: string;
-  updated_at: string;
+interface QuestionRow extends QuestionTableRow {
   normalized: string | null;
   group_id: string | null;
   assignee_id: string | null;
