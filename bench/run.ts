@@ -42,7 +42,7 @@ import {
   type BenchRow,
 } from './lib.js';
 import { closedLoop, openLoop, type ClosedLoopResult, type OpenLoopResult } from './loadClient.js';
-import { compileService, startService, type Memory, type Service } from './service.js';
+import { compileService, startNodeArgs, startService, type Memory, type Service } from './service.js';
 
 const TARGETS = {
   ingestSeconds: 30,
@@ -88,6 +88,8 @@ const SERVICE_ENV = {
   RATE_LIMIT_BOT_USER_PER_MINUTE: '0',
 };
 
+/** The node flags of the service under test: those of `npm start` (see bench/service.ts). */
+const SERVICE_NODE_ARGS = process.env.BENCH_SERVICE_NODE_ARGS ?? startNodeArgs().join(' ');
 const knowledgeDir = path.resolve(process.env.KNOWLEDGE_DIR ?? 'knowledge');
 const resultsFile = path.resolve('bench/results.json');
 const questions = loadEvalSet().map((item) => item.q);
@@ -115,6 +117,7 @@ try {
 console.log(
   `\nTrợ lý Công dân số · bench · index ${indexVersion} (${embedder}) · baseline: LangChain BM25Retriever over the same ${chunkCount} chunks\n`,
 );
+console.log(`service: node ${SERVICE_NODE_ARGS} (the flags of npm start)\n`);
 console.log(formatTable(rows));
 console.log(
   '\nratio = ours / baseline; "vs baseline" reads it in the better direction (lower times and memory, higher rates)',
@@ -132,6 +135,7 @@ writeResults(
     baseline: BASELINE_NAME,
     settings: SETTINGS,
     serviceEnv: SERVICE_ENV,
+    serviceNodeArgs: SERVICE_NODE_ARGS,
     definitions: {
       answered:
         'a message is answered when the bot reply to it (replyToId = its id) reached the fake connector and /api/messages returned 200; for Direct Line, when the bot reply to it arrived on the WebSocket stream',

@@ -61,11 +61,9 @@ export function compileService(): void {
 }
 
 export async function startService(o: ServiceOptions): Promise<Service> {
-  // BENCH_SERVICE_NODE_ARGS: node flags for the service (e.g. "--max-semi-space-size=32").
-  const execArgv = [
-    '--expose-gc',
-    ...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
-  ];
+  // The node flags `npm start` runs the service with, or BENCH_SERVICE_NODE_ARGS instead.
+  const nodeArgs = process.env.BENCH_SERVICE_NODE_ARGS ?? startNodeArgs().join(' ');
+  const execArgv = ['--expose-gc', ...nodeArgs.split(/\s+/).filter(Boolean)];
   if (o.cpuProfDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`);
   const started = performance.now();
   const child = spawn(process.execPath, [...execArgv, SERVE_JS], {
@@ -122,6 +120,14 @@ export async function startService(o: ServiceOptions): Promise<Service> {
       clearTimeout(timer);
     },
   };
+}
+
+/** The node flags in package.json's start script ("node --flag … dist/src/index.js"). */
+export function startNodeArgs(): string[] {
+  const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8')) as { scripts?: { start?: string } };
+  const words = (pkg.scripts?.start ?? '').split(/\s+/);
+  if (words[0] !== 'node') return [];
+  return words.slice(1).filter((w) => w.startsWith('--'));
 }
 
 function nextMessage<T extends ServeMessage['type']>(

@@ -22,6 +22,11 @@ import { HANDOFF_BUTTON, TOPIC_MENUS } from './topics.js';
 import { WELCOME_BUTTONS, welcomeMessage } from './welcome.js';
 
 export const MAIN_DIALOG = 'mainDialog';
+/**
+ * The turn-state key under which botbuilder-dialogs' DialogStateManager keeps its configuration
+ * (memory scopes and path resolvers) for the turn (memory/dialogStateManager.js).
+ */
+const STATE_MANAGER_CONFIGURATION = 'DialogStateManagerConfiguration';
 /** Retrieval confidence above which a message that looked out of scope is answered anyway. */
 export const OUT_OF_SCOPE_OVERRIDE = 0.75;
 const ROUTE = `${MAIN_DIALOG}.route`;
@@ -54,11 +59,20 @@ export class MainDialog extends ComponentDialog {
     this.initialDialogId = ROUTE;
   }
 
+  /**
+   * The dialog state manager's configuration, built by botbuilder on the first turn and reused
+   * afterwards, as DialogManager reuses its `stateConfiguration`: building it makes a fresh set of
+   * memory scopes through the component registry on every turn.
+   */
+  private stateConfiguration: unknown;
+
   /** Runs the dialog stack for one incoming message. */
   async run(context: TurnContext, dialogState: StatePropertyAccessor<DialogState>): Promise<void> {
     const dialogSet = new DialogSet(dialogState);
     dialogSet.add(this);
+    if (this.stateConfiguration) context.turnState.set(STATE_MANAGER_CONFIGURATION, this.stateConfiguration);
     const dc = await dialogSet.createContext(context);
+    this.stateConfiguration ??= context.turnState.get(STATE_MANAGER_CONFIGURATION);
     const result = await dc.continueDialog();
     if (result.status === DialogTurnStatus.empty) await dc.beginDialog(this.id);
   }

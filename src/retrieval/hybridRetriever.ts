@@ -10,8 +10,9 @@ import {
   tokenize,
 } from '../text/vietnamese.js';
 import type { SynonymMap } from '../text/synonyms.js';
-import { Bm25Index } from './bm25.js';
+import { Bm25Index, selectTop } from './bm25.js';
 import { computeConfidence } from './confidence.js';
+import { InvertedVectors, SPARSE_DENSITY } from './sparseVectors.js';
 import type { IndexedChunk, LegHit, RetrievalHit, RetrievalResult, Retriever } from './types.js';
 
 export interface FaqQuestionVector {
@@ -26,6 +27,12 @@ export interface HybridRetrieverParts {
   embeddings: EmbeddingsInterface;
   synonyms: SynonymMap;
   faqQuestions: readonly FaqQuestionVector[];
+  /**
+   * The chunks' vectors, in chunk order. When they are sparse (the offline hashing embedding), the
+   * vector leg is an exact cosine search over them instead of the approximate graph search in
+   * `vectorStore`; dense model embeddings keep the graph search.
+   */
+  chunkVectors?: readonly ArrayLike<number>[];
 }
 
 /** Tunables of the fusion; the defaults were chosen on the eval set (see `npm run eval`). */
@@ -87,7 +94,9 @@ export class HybridRetriever implements Retriever {
   private readonly faqSlots: Int32Array;
   private readonly faqSlotChunkIds: string[];
   /** The FAQ question vectors by dimension (see `faqLeg`). */
-  private readonly faqByDimension: { questions: Int32Array; values: Float64Array }[];
+  private readonly faqVectors: InvertedVectors;
+  /** The chunk vectors by dimension and their norms, when they are sparse (see `vectorLeg`). */
+  private readonly exactVectors?: { inverted: InvertedVectors; norms: Float64Array };
 
   constructor(private readonly parts: HybridRetrieverParts) {
     this.chunks = parts.chunks;
@@ -99,7 +108,15 @@ export class HybridRetriever implements Retriever {
       const syllables = contentSyllables(indexText(c));
       return new Set([...syllables, ...syllables.slice(1).map((t, i) => `${syllables[i]}_${t}`)]);
     });
-    this.faqByDimension = invertVectors(parts.faqQuestions.map((q) => q.vector));
+    this.faqVectors = new InvertedVectors(parts.faqQuestions.map((q) => q.vector));
+    const chunkVectors = parts.chunkVectors;
+    if (chunkVectors && chunkVectors.length === parts.chunks.length && chunkVectors.length > 0) {
+      const inverted = new InvertedVectors(chunkVectors);
+      if (inverted.density < SPARSE_DENSITY) {
+        const norms = Float64Array.from(chunkVectors, (v) => Math.sqrt(dot(v, v)));
+        this.exactVectors = { inverted, norms };
+      }
+    }
     const slots = new Map<string, number>();
     this.faqSlots = Int32Array.from(parts.faqQuestions, (q) => {
       if (!slots.has(q.chunkId)) slots.set(q.chunkId, slots.size);
@@ -227,6 +244,7 @@ export class HybridRetriever implements Retriever {
   private async vectorLeg(queryVector: number[]): Promise<LegHit[]> {
     const k = Math.min(FUSION.legDepth, this.chunks.length);
     if (k === 0) return [];
+    if (this.exactVectors) return this.exactVectorLeg(queryVector, k);
     const results = await this.parts.vectorStore.similaritySearchVectorWithScore(queryVector, k);
     return results.map(([doc, distance], r) => ({
       chunkId: String(doc.metadata.chunkId),
@@ -235,20 +253,25 @@ export class HybridRetriever implements Retriever {
     }));
   }
 
-  private faqLeg(queryVector: number[]): LegHit[] {
-    // The dot product of the query with every FAQ question, dimension by dimension over the
-    // inverted vectors: the offline embedding is sparse, so only the few dimensions both have
-    // count. Each similarity is summed in dimension order, as a full dot product would be (the
-    // skipped terms are zeros), so the values are exactly the same.
-    const questions = this.parts.faqQuestions;
-    const sims = new Float64Array(questions.length);
-    for (let i = 0; i < queryVector.length; i++) {
-      const a = queryVector[i]!;
-      const posting = a === 0 ? undefined : this.faqByDimension[i];
-      if (!posting) continue;
-      for (let j = 0; j < posting.questions.length; j++)
-        sims[posting.questions[j]!]! += a * posting.values[j]!;
+  /** The `k` chunks of highest cosine similarity, computed exactly over the inverted vectors. */
+  private exactVectorLeg(queryVector: number[], k: number): LegHit[] {
+    const { inverted, norms } = this.exactVectors!;
+    const queryNorm = Math.sqrt(dot(queryVector, queryVector));
+    if (queryNorm === 0) return [];
+    const sims = inverted.dots(queryVector);
+    const candidates: number[] = [];
+    for (let i = 0; i < sims.length; i++) {
+      sims[i] = norms[i] ? sims[i]! / (norms[i]! * queryNorm) : 0;
+      if (sims[i]! > 0) candidates.push(i);
     }
+    const top = selectTop(candidates, k, (a, b) => sims[a]! > sims[b]! || (sims[a] === sims[b] && a < b));
+    return top.map((i, r) => ({ chunkId: this.chunks[i]!.id, score: sims[i]!, rank: r + 1 }));
+  }
+
+  private faqLeg(queryVector: number[]): LegHit[] {
+    // The dot product of the query with every FAQ question (exact: see InvertedVectors).
+    const questions = this.parts.faqQuestions;
+    const sims = this.faqVectors.dots(queryVector);
     // The best question of each FAQ entry; entries in the order their first positive question
     // comes (the order ties keep).
     const slotCount = this.faqSlotChunkIds.length;
@@ -304,23 +327,8 @@ export class HybridRetriever implements Retriever {
   }
 }
 
-/** For each dimension, the vectors (by position) with a non-zero value there, and those values. */
-function invertVectors(
-  vectors: readonly ArrayLike<number>[],
-): { questions: Int32Array; values: Float64Array }[] {
-  const dimensions = Math.max(0, ...vectors.map((v) => v.length));
-  const out: { questions: Int32Array; values: Float64Array }[] = [];
-  for (let d = 0; d < dimensions; d++) {
-    const questions: number[] = [];
-    const values: number[] = [];
-    vectors.forEach((v, n) => {
-      const x = v[d];
-      if (x !== undefined && x !== 0) {
-        questions.push(n);
-        values.push(x);
-      }
-    });
-    out.push({ questions: Int32Array.from(questions), values: Float64Array.from(values) });
-  }
-  return out;
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
+  return sum;
 }

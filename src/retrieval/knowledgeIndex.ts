@@ -38,7 +38,21 @@ export async function loadIndexVersion(
     .filter(({ e }) => e.question)
     // Kept as float32 (off the JS heap), the values they were stored with.
     .map(({ e, v }) => ({ chunkId: e.chunkId, question: e.question!, vector: v }));
-  const retriever = new HybridRetriever({ chunks, vectorStore, embeddings, synonyms, faqQuestions });
+  const chunkVector = new Map<string, Float32Array>();
+  entries.forEach((e, i) => {
+    if (!e.question) chunkVector.set(e.chunkId, vectors[i]!);
+  });
+  const chunkVectors = chunks.every((c) => chunkVector.has(c.id))
+    ? chunks.map((c) => chunkVector.get(c.id)!)
+    : undefined;
+  const retriever = new HybridRetriever({
+    chunks,
+    vectorStore,
+    embeddings,
+    synonyms,
+    faqQuestions,
+    chunkVectors,
+  });
   return { version: manifest.version, manifest, retriever };
 }
 

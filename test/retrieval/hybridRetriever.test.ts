@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIDENCE } from '../../src/retrieval/confidence.js';
 import { FUSION } from '../../src/retrieval/hybridRetriever.js';
 import type { HybridRetriever } from '../../src/retrieval/hybridRetriever.js';
+import * as vietnamese from '../../src/text/vietnamese.js';
 import { buildRealIndex, hitDocs, removeDir, type BuiltIndex } from '../helpers/knowledge.js';
 
 let built: BuiltIndex;
@@ -162,4 +163,48 @@ describe('hybrid retrieval over the real knowledge base', () => {
     expect(retriever.nextChunk(chunks.at(-1)!.id)).toBeUndefined();
     expect(retriever.nextChunk('no-such-chunk')).toBeUndefined();
   });
+
+  it('ranks the vector leg by exact cosine similarity, and the graph search agrees on the best hit', async () => {
+    const { readVectors } = await import('../../src/retrieval/indexBuilder.js');
+    const { IndexVersions } = await import('../../src/retrieval/indexVersions.js');
+    const { entries, vectors } = readVectors(new IndexVersions(built.dataDir).dir(built.manifest.version));
+    const byChunk = new Map(
+      entries.flatMap((e, i) => (e.question ? [] : [[e.chunkId, vectors[i]!] as const])),
+    );
+    const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+      let ab = 0;
+      let aa = 0;
+      let bb = 0;
+      for (let i = 0; i < a.length; i++) {
+        ab += a[i]! * b[i]!;
+        aa += a[i]! * a[i]!;
+        bb += b[i]! * b[i]!;
+      }
+      return ab / Math.sqrt(aa * bb);
+    };
+    for (const q of ['quen mat khau vnied', 'Chuyển khoản bằng mã VietQR thế nào?', 'CKS là gì']) {
+      const r = await retriever.retrieve(q);
+      const query = built.embeddings.embed(r.expansions.length ? expandedText(q) : q);
+      const brute = retriever.chunks
+        .map((c) => ({ id: c.id, sim: cosine(query, byChunk.get(c.id)!) }))
+        .filter((x) => x.sim > 0)
+        .sort((a, b) => b.sim - a.sim);
+      expect(r.legs.vector.map((h) => h.chunkId)).toEqual(brute.slice(0, FUSION.legDepth).map((x) => x.id));
+      expect(r.legs.vector[0]!.score).toBeCloseTo(brute[0]!.sim, 6);
+      const graph = await (
+        retriever as unknown as {
+          parts: { vectorStore: import('@langchain/community/vectorstores/hnswlib').HNSWLib };
+        }
+      ).parts.vectorStore.similaritySearchVectorWithScore(query, 3);
+      expect(graph[0]![0].metadata.chunkId).toBe(brute[0]!.id);
+    }
+  });
 });
+
+/** The text the retriever embeds: the normalized question with its synonym expansions. */
+function expandedText(q: string): string {
+  const { normalizeText } = vietnamese;
+  return (
+    retriever as unknown as { parts: { synonyms: { expand(t: string): { text: string } } } }
+  ).parts.synonyms.expand(normalizeText(q)).text;
+}
