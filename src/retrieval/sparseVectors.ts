@@ -6,8 +6,13 @@
  * dense scan or an approximate graph search over a knowledge base of this size.
  */
 export class InvertedVectors {
-  /** For each dimension, the vectors (by position) with a non-zero value there, and those values. */
-  private readonly byDimension: { items: Int32Array; values: Float64Array }[];
+  /**
+   * Packed by dimension (like BM25 postings): the vectors with a non-zero value in dimension d are
+   * `items[starts[d]…starts[d + 1])`, their values the same range of `values`.
+   */
+  private readonly starts: Int32Array;
+  private readonly items: Int32Array;
+  private readonly values: Float64Array;
   readonly size: number;
   /** Share of non-zero values among all values (0 when there are no vectors). */
   readonly density: number;
@@ -15,22 +20,23 @@ export class InvertedVectors {
   constructor(vectors: readonly ArrayLike<number>[]) {
     this.size = vectors.length;
     const dimensions = Math.max(0, ...vectors.map((v) => v.length));
-    const items: number[][] = Array.from({ length: dimensions }, () => []);
-    const values: number[][] = Array.from({ length: dimensions }, () => []);
-    let nonZero = 0;
+    const counts = new Int32Array(dimensions + 1);
+    for (const v of vectors) for (let d = 0; d < v.length; d++) if (v[d] !== 0) counts[d + 1]! += 1;
+    this.starts = new Int32Array(dimensions + 1);
+    for (let d = 0; d < dimensions; d++) this.starts[d + 1] = this.starts[d]! + counts[d + 1]!;
+    const nonZero = this.starts[dimensions]!;
+    this.items = new Int32Array(nonZero);
+    this.values = new Float64Array(nonZero);
+    const next = this.starts.slice(0, dimensions);
     vectors.forEach((v, n) => {
       for (let d = 0; d < v.length; d++) {
         const x = v[d]!;
         if (x === 0) continue;
-        items[d]!.push(n);
-        values[d]!.push(x);
-        nonZero += 1;
+        const at = next[d]!++;
+        this.items[at] = n;
+        this.values[at] = x;
       }
     });
-    this.byDimension = items.map((list, d) => ({
-      items: Int32Array.from(list),
-      values: Float64Array.from(values[d]!),
-    }));
     this.density = dimensions && vectors.length ? nonZero / (dimensions * vectors.length) : 0;
   }
 
@@ -40,12 +46,12 @@ export class InvertedVectors {
    */
   dots(query: ArrayLike<number>): Float64Array {
     const sums = new Float64Array(this.size);
-    const dims = Math.min(query.length, this.byDimension.length);
+    const { starts, items, values } = this;
+    const dims = Math.min(query.length, starts.length - 1);
     for (let d = 0; d < dims; d++) {
       const q = query[d]!;
       if (q === 0) continue;
-      const { items, values } = this.byDimension[d]!;
-      for (let j = 0; j < items.length; j++) sums[items[j]!]! += q * values[j]!;
+      for (let j = starts[d]!, end = starts[d + 1]!; j < end; j++) sums[items[j]!]! += q * values[j]!;
     }
     return sums;
   }
