@@ -53,9 +53,11 @@ try {
       `saturation: ${closed.perSecond.toFixed(0)} msg/s, service CPU ${cpuMs.toFixed(2)} ms per message, ${closed.errors} errors`,
     );
     await new Promise((r) => setTimeout(r, 1500));
+    const generatorBefore = process.cpuUsage();
     const open = await openLoop({ ...base, tag: 'quick-rate', rate, durationMs: seconds * 1000 });
+    const generator = process.cpuUsage(generatorBefore);
     console.log(
-      `${rate} msg/s offered: ${open.answered}/${open.sent} answered (${(open.answered / open.seconds).toFixed(0)} msg/s), turn p50 ${percentile(open.turnMs, 50).toFixed(1)} ms, p95 ${percentile(open.turnMs, 95).toFixed(1)} ms`,
+      `${rate} msg/s offered: ${open.answered}/${open.sent} answered (${(open.answered / open.seconds).toFixed(0)} msg/s), turn p50 ${percentile(open.turnMs, 50).toFixed(1)} ms, p95 ${percentile(open.turnMs, 95).toFixed(1)} ms; the load generator used ${((generator.user + generator.system) / 1e6 / open.seconds).toFixed(2)} core`,
     );
     const m = await service.memory();
     console.log(`RSS after: ${mb(m.rss)} MB (heap used ${mb(m.heapUsed)} MB of ${mb(m.heapTotal)} MB)`);

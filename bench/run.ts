@@ -215,7 +215,7 @@ async function retrievalBench(): Promise<void> {
       ours,
       base,
       { p95: TARGETS.retrievalP95Ms },
-      `${ours.length} queries (baseline ${base.length}), k=5, hybrid: BM25 ×2 + hnswlib + FAQ`,
+      `${ours.length} queries (baseline ${base.length}), k=5, hybrid: BM25 ×2 + vectors (exact over the sparse hashing vectors) + FAQ`,
     ),
   );
   rows.push({
@@ -232,6 +232,8 @@ interface LoadFigures {
   idle: Memory;
   low: OpenLoopResult;
   open: OpenLoopResult;
+  /** CPU of this process (the simulated citizens and the fake connector) at the offered rate, in cores. */
+  openGeneratorCores: number;
   closed: ClosedLoopResult;
   /** CPU time of the service (user + system) per answered message at saturation, ms. */
   cpuPerMessage: number;
@@ -316,12 +318,15 @@ async function loadSuite(service: Service, connector: FakeConnector, tag: string
   log(`  answered ${low.answered}/${low.sent} (${low.dropped} not sent), errors ${low.errors}`);
   await settle();
   log(`${tag}: ${SETTINGS.rate} msg/s offered for ${SETTINGS.seconds} s, ${SETTINGS.citizens} citizens`);
+  const openGeneratorBefore = process.cpuUsage();
   const open = await openLoop({
     ...base,
     tag: `${tag}-rate`,
     rate: SETTINGS.rate,
     durationMs: SETTINGS.seconds * 1000,
   });
+  const openGenerator = process.cpuUsage(openGeneratorBefore);
+  const openGeneratorCores = (openGenerator.user + openGenerator.system) / 1e6 / open.seconds;
   log(
     `  answered ${open.answered}/${open.sent} (${open.dropped} not sent: every citizen busy), errors ${open.errors}`,
   );
@@ -348,7 +353,17 @@ async function loadSuite(service: Service, connector: FakeConnector, tag: string
   );
   await settle();
   const afterLoad = await service.memory();
-  return { idle, low, open, closed, cpuPerMessage, generatorCores, directLine, afterLoad };
+  return {
+    idle,
+    low,
+    open,
+    openGeneratorCores,
+    closed,
+    cpuPerMessage,
+    generatorCores,
+    directLine,
+    afterLoad,
+  };
 }
 
 interface LongSample {
@@ -448,7 +463,7 @@ function serviceRows(
   rows.push(
     ...latencyRows(`/api/messages turn @ ${SETTINGS.lowRate} msg/s`, o.low.turnMs, b.low.turnMs, {}, lowNote),
   );
-  const rateNote = `${SETTINGS.rate} msg/s offered for ${SETTINGS.seconds} s, evenly spaced, over ${SETTINGS.citizens} citizens each waiting for its answer before the next question; POST → bot reply at the connector; ours ${describeOpen(o.open)}; baseline ${describeOpen(b.open)}`;
+  const rateNote = `${SETTINGS.rate} msg/s offered for ${SETTINGS.seconds} s, evenly spaced, over ${SETTINGS.citizens} citizens each waiting for its answer before the next question; POST → bot reply at the connector; ours ${describeOpen(o.open)}; baseline ${describeOpen(b.open)}; the load generator used ${o.openGeneratorCores.toFixed(2)} core (baseline run ${b.openGeneratorCores.toFixed(2)})`;
   rows.push(
     ...latencyRows(
       `/api/messages turn @ ${SETTINGS.rate} msg/s`,
