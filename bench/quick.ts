@@ -14,7 +14,7 @@ import { loadEvalSet } from '../scripts/evalSet.js';
 import { startFakeConnector } from './connector.js';
 import { percentile } from './lib.js';
 import { closedLoop, openLoop } from './loadClient.js';
-import { compileService, startNodeArgs, startService } from './service.js';
+import { compileService, SERVICE_ENV as env, serviceNodeArgs, startService } from './service.js';
 
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const citizens = num('BENCH_CITIZENS', 100);
@@ -22,14 +22,6 @@ const seconds = num('BENCH_SECONDS', 15);
 const rate = num('BENCH_RATE', 300);
 const questions = loadEvalSet().map((i) => i.q);
 const knowledgeDir = path.resolve(process.env.KNOWLEDGE_DIR ?? 'knowledge');
-/** As in bench/run.ts: the per-user limits would refuse simulated citizens sending this fast. */
-const env = {
-  CHAT_MESSAGES_PER_MINUTE: '10000',
-  RATE_LIMIT_IP_PER_MINUTE: '0',
-  RATE_LIMIT_DL_TOKENS_PER_MINUTE: '0',
-  RATE_LIMIT_DL_USER_PER_MINUTE: '0',
-  RATE_LIMIT_BOT_USER_PER_MINUTE: '0',
-};
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 
 compileService();
@@ -43,7 +35,7 @@ try {
   try {
     const base = { url: service.url, connector, questions, citizens };
     console.log(
-      `service: node ${process.env.BENCH_SERVICE_NODE_ARGS ?? startNodeArgs().join(' ')}; load average ${os.loadavg()[0]!.toFixed(2)}; idle RSS ${mb((await service.memory()).rss)} MB`,
+      `service: node ${serviceNodeArgs()}; load average ${os.loadavg()[0]!.toFixed(2)}; idle RSS ${mb((await service.memory()).rss)} MB`,
     );
     await closedLoop({ ...base, tag: 'quick-warm', durationMs: 5000 });
     const before = (await service.memory()).cpuMs;

@@ -42,7 +42,14 @@ import {
   type BenchRow,
 } from './lib.js';
 import { closedLoop, openLoop, type ClosedLoopResult, type OpenLoopResult } from './loadClient.js';
-import { compileService, startNodeArgs, startService, type Memory, type Service } from './service.js';
+import {
+  compileService,
+  SERVICE_ENV,
+  serviceNodeArgs,
+  startService,
+  type Memory,
+  type Service,
+} from './service.js';
 
 const TARGETS = {
   ingestSeconds: 30,
@@ -76,20 +83,6 @@ const SETTINGS = {
   sampleEvery: 10_000,
   warmupMessages: 20_000,
 };
-/**
- * The service's settings for the load: the per-user chat limit (CHAT_MESSAGES_PER_MINUTE, 20 by
- * default) and the API rate limits would refuse a few simulated citizens sending this fast.
- */
-const SERVICE_ENV = {
-  CHAT_MESSAGES_PER_MINUTE: '10000',
-  RATE_LIMIT_IP_PER_MINUTE: '0',
-  RATE_LIMIT_DL_TOKENS_PER_MINUTE: '0',
-  RATE_LIMIT_DL_USER_PER_MINUTE: '0',
-  RATE_LIMIT_BOT_USER_PER_MINUTE: '0',
-};
-
-/** The node flags of the service under test: those of `npm start` (see bench/service.ts). */
-const SERVICE_NODE_ARGS = process.env.BENCH_SERVICE_NODE_ARGS ?? startNodeArgs().join(' ');
 const knowledgeDir = path.resolve(process.env.KNOWLEDGE_DIR ?? 'knowledge');
 const resultsFile = path.resolve('bench/results.json');
 const questions = loadEvalSet().map((item) => item.q);
@@ -117,7 +110,7 @@ try {
 console.log(
   `\nTrợ lý Công dân số · bench · index ${indexVersion} (${embedder}) · baseline: LangChain BM25Retriever over the same ${chunkCount} chunks\n`,
 );
-console.log(`service: node ${SERVICE_NODE_ARGS} (the flags of npm start)\n`);
+console.log(`service: node ${serviceNodeArgs()}\n`);
 console.log(formatTable(rows));
 console.log(
   '\nratio = ours / baseline; "vs baseline" reads it in the better direction (lower times and memory, higher rates)',
@@ -135,7 +128,7 @@ writeResults(
     baseline: BASELINE_NAME,
     settings: SETTINGS,
     serviceEnv: SERVICE_ENV,
-    serviceNodeArgs: SERVICE_NODE_ARGS,
+    serviceNodeArgs: serviceNodeArgs(),
     definitions: {
       answered:
         'a message is answered when the bot reply to it (replyToId = its id) reached the fake connector and /api/messages returned 200; for Direct Line, when the bot reply to it arrived on the WebSocket stream',

@@ -61,9 +61,7 @@ export function compileService(): void {
 }
 
 export async function startService(o: ServiceOptions): Promise<Service> {
-  // The node flags `npm start` runs the service with, or BENCH_SERVICE_NODE_ARGS instead.
-  const nodeArgs = process.env.BENCH_SERVICE_NODE_ARGS ?? startNodeArgs().join(' ');
-  const execArgv = ['--expose-gc', ...nodeArgs.split(/\s+/).filter(Boolean)];
+  const execArgv = ['--expose-gc', ...serviceNodeArgs().split(/\s+/).filter(Boolean)];
   if (o.cpuProfDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`);
   const started = performance.now();
   const child = spawn(process.execPath, [...execArgv, SERVE_JS], {
@@ -122,12 +120,31 @@ export async function startService(o: ServiceOptions): Promise<Service> {
   };
 }
 
-/** The node flags in package.json's start script ("node --flag … dist/src/index.js"). */
-export function startNodeArgs(): string[] {
+/**
+ * The service's settings under load: the per-user chat limit (CHAT_MESSAGES_PER_MINUTE, 20 by
+ * default) and the API rate limits would refuse a few simulated citizens sending this fast.
+ */
+export const SERVICE_ENV: Record<string, string> = {
+  CHAT_MESSAGES_PER_MINUTE: '10000',
+  RATE_LIMIT_IP_PER_MINUTE: '0',
+  RATE_LIMIT_DL_TOKENS_PER_MINUTE: '0',
+  RATE_LIMIT_DL_USER_PER_MINUTE: '0',
+  RATE_LIMIT_BOT_USER_PER_MINUTE: '0',
+};
+
+/**
+ * The node flags the service runs with: BENCH_SERVICE_NODE_ARGS, else those of package.json's start
+ * script ("node --flag … dist/src/index.js"), so the bench measures the service as `npm start` runs it.
+ */
+export function serviceNodeArgs(): string {
+  if (process.env.BENCH_SERVICE_NODE_ARGS !== undefined) return process.env.BENCH_SERVICE_NODE_ARGS;
   const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8')) as { scripts?: { start?: string } };
   const words = (pkg.scripts?.start ?? '').split(/\s+/);
-  if (words[0] !== 'node') return [];
-  return words.slice(1).filter((w) => w.startsWith('--'));
+  if (words[0] !== 'node') return '';
+  return words
+    .slice(1)
+    .filter((w) => w.startsWith('--'))
+    .join(' ');
 }
 
 function nextMessage<T extends ServeMessage['type']>(
