@@ -10,6 +10,7 @@ import {
   type WaterfallStepContext,
 } from 'botbuilder-dialogs';
 import { markdownToChatText, truncateForPhone } from '../src/answer/plainText.js';
+import { conversationKey } from '../src/bot/recentTurns.js';
 import type { DialogServices } from './dialogServices.js';
 import { FEEDBACK_DIALOG, FeedbackDialog } from './feedbackDialog.js';
 import { FORWARD_DIALOG, ForwardDialog, type ForwardOptions } from './forwardDialog.js';
@@ -83,8 +84,7 @@ export class MainDialog extends ComponentDialog {
     const intent = detectIntent(text);
     if (intent.kind === 'restart' || intent.kind === 'menu') {
       await dc.cancelAllDialogs();
-      if (intent.kind === 'restart')
-        await this.services.conversationData.set(dc.context, emptyConversation());
+      if (intent.kind === 'restart') await this.forget(dc.context);
       await dc.context.sendActivity(welcomeMessage(this.services.brandName));
       return { status: DialogTurnStatus.complete };
     }
@@ -94,6 +94,12 @@ export class MainDialog extends ComponentDialog {
       return dc.beginDialog(this.id);
     }
     return super.onContinueDialog(dc);
+  }
+
+  /** "Bắt đầu lại": the conversation's memory and its recent lines are forgotten. */
+  private async forget(context: TurnContext): Promise<void> {
+    await this.services.conversationData.set(context, emptyConversation());
+    await this.services.recentTurns.clear(conversationKey(context.activity));
   }
 
   private async routeStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
@@ -115,6 +121,7 @@ export class MainDialog extends ComponentDialog {
         return step.endDialog();
       case 'menu':
       case 'restart':
+        if (intent.kind === 'restart') await this.forget(step.context);
         await step.context.sendActivity(welcomeMessage(this.services.brandName));
         return step.endDialog();
       case 'handoff': {

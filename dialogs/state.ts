@@ -7,8 +7,6 @@ export interface ConversationData {
   /** The last question the assistant could not (or would not) answer: "gặp người thật" forwards it. */
   lastUnanswered?: string;
   lastAnswer?: { id: string; question: string; sources: AnswerSource[]; chunkId?: string; at: string };
-  /** The last turns, redacted, for the community team's context. */
-  transcript: { from: 'user' | 'bot'; text: string; at: string }[];
   /** Feedback record waiting for the citizen's optional reason. */
   pendingFeedbackId?: string;
 }
@@ -19,8 +17,9 @@ export interface UserProfile {
   commune?: string;
 }
 
+/** How many lines of a conversation are kept for the team's context (src/bot/recentTurns.ts). */
 export const TRANSCRIPT_TURNS = 12;
 
 export function emptyConversation(): ConversationData {
-  return { transcript: [] };
+  return {};
 }

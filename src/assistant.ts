@@ -1,10 +1,11 @@
 import path from 'node:path';
 import { ConversationState, UserState } from 'botbuilder';
 import { MainDialog } from '../dialogs/mainDialog.js';
-import type { ConversationData, UserProfile } from '../dialogs/state.js';
+import { TRANSCRIPT_TURNS, type ConversationData, type UserProfile } from '../dialogs/state.js';
 import { AnswerService } from './answer/answerService.js';
 import { createGroundedModel } from './answer/groundedGenerator.js';
 import { CitizenBot } from './bot/citizenBot.js';
+import { RecentTurns } from './bot/recentTurns.js';
 import type { Config } from './config.js';
 import { SqlFeedbackStore } from './feedback/feedbackStore.js';
 import { FlowLibrary } from './flows/flowLibrary.js';
@@ -88,11 +89,13 @@ export function createAssistant(
     logger.warn({ file, error }, 'guided flow skipped'),
   );
   const unanswered = new SqlUnansweredLog(sql);
+  const recentTurns = new RecentTurns(sql, TRANSCRIPT_TURNS);
   const feedback = new SqlFeedbackStore(sql);
   let initialized: Promise<void> | undefined;
   const init = () =>
     (initialized ??= (async () => {
       await storage.migrate();
+      await recentTurns.migrate();
       await unanswered.migrate(); // before the team inbox's migrations, which extend its table
       await feedback.migrate();
     })());
@@ -104,6 +107,7 @@ export function createAssistant(
     feedback,
     conversationData,
     userProfile,
+    recentTurns,
     logger,
     brandName: config.brandName,
   });
@@ -112,6 +116,7 @@ export function createAssistant(
     userState,
     dialog,
     conversationData,
+    recentTurns,
     logger,
     brandName: config.brandName,
     maxMessageChars: config.maxMessageChars,

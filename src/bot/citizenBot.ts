@@ -8,18 +8,21 @@ import {
 } from 'botbuilder';
 import type { DialogState } from 'botbuilder-dialogs';
 import type { MainDialog } from '../../dialogs/mainDialog.js';
-import { emptyConversation, TRANSCRIPT_TURNS, type ConversationData } from '../../dialogs/state.js';
+import type { ConversationData } from '../../dialogs/state.js';
 import { welcomeMessage } from '../../dialogs/welcome.js';
 import { RateLimiter } from '../http/rateLimit.js';
 import type { Logger } from '../logger.js';
 import { detectSensitive, redactPii } from '../privacy/redact.js';
 import { toNfc } from '../text/vietnamese.js';
+import { conversationKey, type RecentTurns } from './recentTurns.js';
 
 export interface CitizenBotOptions {
   conversationState: ConversationState;
   userState: UserState;
   dialog: MainDialog;
   conversationData: import('botbuilder').StatePropertyAccessor<ConversationData>;
+  /** The redacted transcript lines the community team sees with a forwarded question. */
+  recentTurns: RecentTurns;
   logger: Logger;
   brandName: string;
   maxMessageChars: number;
@@ -127,6 +130,7 @@ export class CitizenBot extends ActivityHandler {
     // From here on only the redacted text exists for the dialogs, the state and the store.
     activity.text = text;
     await this.remember(context, 'user', text);
+    await this.dropLegacyTranscript(context);
     const takeover = this.options.takeover;
     const conversationId = activity.conversation?.id ?? '';
     if (takeover && (await takeover.isTakenOver(activity.channelId, conversationId))) {
@@ -156,13 +160,25 @@ export class CitizenBot extends ActivityHandler {
     });
   }
 
+  /**
+   * Conversation state written before the transcript moved to RecentTurns still carries it: it is
+   * dropped at the conversation's next message, so no state keeps hashing and rewriting it.
+   */
+  private async dropLegacyTranscript(context: TurnContext): Promise<void> {
+    const convo = (await this.options.conversationData.get(context)) as
+      (ConversationData & { transcript?: unknown }) | undefined;
+    if (convo && 'transcript' in convo) {
+      delete convo.transcript;
+      await this.options.conversationData.set(context, convo);
+    }
+  }
+
   private async remember(context: TurnContext, from: 'user' | 'bot', text: string): Promise<void> {
-    const convo = await this.options.conversationData.get(context, emptyConversation());
-    convo.transcript = [
-      ...convo.transcript,
-      { from, text: text.slice(0, 1000), at: new Date().toISOString() },
-    ].slice(-TRANSCRIPT_TURNS);
-    await this.options.conversationData.set(context, convo);
+    await this.options.recentTurns.append(conversationKey(context.activity), {
+      from,
+      text: text.slice(0, 1000),
+      at: new Date().toISOString(),
+    });
   }
 }
 

@@ -54,13 +54,16 @@ describe('personal data sent by a citizen', () => {
     expect(stored!.text).toBe('số CCCD của tôi là [số CCCD], đăng nhập VNeID báo sai thông tin thì làm sao');
     expect(JSON.stringify(stored!.transcript)).toContain('[số CCCD]');
 
-    const state = await conversationState(bot.assistant, c.conversationId);
-    expect(JSON.stringify(state)).toContain('[số CCCD]');
-
-    // Nowhere in the database: bot_state (conversation and user state), questions, feedback…
+    // Nowhere in the database: bot_state (conversation and user state), the conversation's recent
+    // lines (redacted there), questions, feedback…
     const everything = await dumpDatabase(bot.assistant);
     expect(everything).toContain('bot_state');
+    expect(everything).toContain('recent_turns');
     expect(everything).toContain('questions');
+    const lines = await bot.assistant.sql.all<{ text: string }>('SELECT text FROM recent_turns');
+    expect(lines.map((l) => l.text)).toContain(
+      'số CCCD của tôi là [số CCCD], đăng nhập VNeID báo sai thông tin thì làm sao',
+    );
     expect(everything).not.toContain(CCCD);
     expect(everything).not.toContain(OTP);
     // …and not in the database files on disk either (WAL included), with the embedded store.
