@@ -45,6 +45,7 @@ try {
       `saturation: ${closed.perSecond.toFixed(0)} msg/s, service CPU ${cpuMs.toFixed(2)} ms per message, ${closed.errors} errors`,
     );
     await new Promise((r) => setTimeout(r, 1500));
+    service.resetPauses();
     const generatorBefore = process.cpuUsage();
     const open = await openLoop({ ...base, tag: 'quick-rate', rate, durationMs: seconds * 1000 });
     const generator = process.cpuUsage(generatorBefore);
@@ -52,6 +53,12 @@ try {
       `${rate} msg/s offered: ${open.answered}/${open.sent} answered (${(open.answered / open.seconds).toFixed(0)} msg/s), turn p50 ${percentile(open.turnMs, 50).toFixed(1)} ms, p95 ${percentile(open.turnMs, 95).toFixed(1)} ms; the load generator used ${((generator.user + generator.system) / 1e6 / open.seconds).toFixed(2)} core`,
     );
     const m = await service.memory();
+    const gc = Object.entries(m.gc)
+      .map(([k, p]) => `${k} ${p.count}× ${p.totalMs.toFixed(0)} ms (longest ${p.maxMs.toFixed(1)})`)
+      .join(', ');
+    console.log(
+      `at ${rate} msg/s: event-loop delay p50 ${m.loopDelay.p50.toFixed(1)} / p99 ${m.loopDelay.p99.toFixed(1)} / max ${m.loopDelay.max.toFixed(1)} ms; GC pauses: ${gc}`,
+    );
     console.log(`RSS after: ${mb(m.rss)} MB (heap used ${mb(m.heapUsed)} MB of ${mb(m.heapTotal)} MB)`);
   } finally {
     await service.stop();

@@ -227,6 +227,8 @@ interface LoadFigures {
   open: OpenLoopResult;
   /** CPU of this process (the simulated citizens and the fake connector) at the offered rate, in cores. */
   openGeneratorCores: number;
+  /** The service's event-loop delay and GC pauses during the offered-rate phase. */
+  openPauses: Memory;
   closed: ClosedLoopResult;
   /** CPU time of the service (user + system) per answered message at saturation, ms. */
   cpuPerMessage: number;
@@ -311,6 +313,7 @@ async function loadSuite(service: Service, connector: FakeConnector, tag: string
   log(`  answered ${low.answered}/${low.sent} (${low.dropped} not sent), errors ${low.errors}`);
   await settle();
   log(`${tag}: ${SETTINGS.rate} msg/s offered for ${SETTINGS.seconds} s, ${SETTINGS.citizens} citizens`);
+  service.resetPauses();
   const openGeneratorBefore = process.cpuUsage();
   const open = await openLoop({
     ...base,
@@ -320,6 +323,7 @@ async function loadSuite(service: Service, connector: FakeConnector, tag: string
   });
   const openGenerator = process.cpuUsage(openGeneratorBefore);
   const openGeneratorCores = (openGenerator.user + openGenerator.system) / 1e6 / open.seconds;
+  const openPauses = await service.memory();
   log(
     `  answered ${open.answered}/${open.sent} (${open.dropped} not sent: every citizen busy), errors ${open.errors}`,
   );
@@ -351,6 +355,7 @@ async function loadSuite(service: Service, connector: FakeConnector, tag: string
     low,
     open,
     openGeneratorCores,
+    openPauses,
     closed,
     cpuPerMessage,
     generatorCores,
@@ -466,6 +471,13 @@ function serviceRows(
       rateNote,
     ),
     {
+      metric: `event-loop delay @ ${SETTINGS.rate} msg/s p99`,
+      value: o.openPauses.loopDelay.p99,
+      unit: 'ms',
+      baseline: b.openPauses.loopDelay.p99,
+      note: `${rateNote}; the service's event loop (perf_hooks.monitorEventLoopDelay, 5 ms resolution): p50 ${o.openPauses.loopDelay.p50.toFixed(1)} ms, max ${o.openPauses.loopDelay.max.toFixed(1)} ms; ${describeGc(o.openPauses, o.open.seconds)}`,
+    },
+    {
       metric: `/api/messages answered @ ${SETTINGS.rate} msg/s offered`,
       value: o.open.answered / o.open.seconds,
       unit: 'msg/s',
@@ -576,6 +588,16 @@ function serviceRows(
       },
     );
   }
+}
+
+/** GC pauses of a phase, by kind, and their share of its duration. */
+function describeGc(m: Memory, seconds: number): string {
+  const kinds = Object.entries(m.gc);
+  const total = kinds.reduce((t, [, p]) => t + p.totalMs, 0);
+  const each = kinds.map(
+    ([k, p]) => `${k} ${p.count}× ${p.totalMs.toFixed(0)} ms (longest ${p.maxMs.toFixed(1)} ms)`,
+  );
+  return `GC pauses ${((total / (seconds * 1000)) * 100).toFixed(1)} % of the phase: ${each.join(', ')}`;
 }
 
 function describeOpen(r: OpenLoopResult): string {

@@ -12,6 +12,7 @@
  *                   { type: 'error', message }
  *   parent → child  { type: 'memory' } | { type: 'gc' } (with --expose-gc) | { type: 'stop' }
  */
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -28,12 +29,37 @@ export type ServeMessage =
       arrayBuffers: number;
       /** CPU time used by the process so far (user + system), ms. */
       cpuMs: number;
+      /** Event-loop delay since the last `pauses` reset, ms. */
+      loopDelay: { p50: number; p99: number; max: number };
+      /** GC pauses since the last reset: count, total and longest, ms, by kind. */
+      gc: Record<string, { count: number; totalMs: number; maxMs: number }>;
     }
   | { type: 'error'; message: string };
 
-export type ServeCommand = { type: 'memory' } | { type: 'gc' } | { type: 'stop' };
+export type ServeCommand = { type: 'memory' } | { type: 'gc' } | { type: 'resetPauses' } | { type: 'stop' };
 
 const send = (m: ServeMessage) => process.send?.(m);
+
+// What stalls the event loop: its delay histogram and the GC pauses, since the last reset.
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
+const GC_KINDS: Record<number, string> = {
+  1: 'scavenge',
+  2: 'minor-mark-compact',
+  4: 'mark-compact',
+  8: 'incremental',
+  16: 'weak-callbacks',
+};
+let gcPauses: Record<string, { count: number; totalMs: number; maxMs: number }> = {};
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = GC_KINDS[(e as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
+    const p = (gcPauses[kind] ??= { count: 0, totalMs: 0, maxMs: 0 });
+    p.count += 1;
+    p.totalMs += e.duration;
+    p.maxMs = Math.max(p.maxMs, e.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
 
 const config = loadConfig(process.env);
 const logger = createLogger({ level: config.logLevel, pretty: false });
@@ -71,9 +97,18 @@ process.on('message', (m: ServeCommand) => {
       external,
       arrayBuffers,
       cpuMs: (cpu.user + cpu.system) / 1000,
+      loopDelay: {
+        p50: loopDelay.percentile(50) / 1e6,
+        p99: loopDelay.percentile(99) / 1e6,
+        max: loopDelay.max / 1e6,
+      },
+      gc: gcPauses,
     });
   } else if (m.type === 'gc') {
     (globalThis as { gc?: () => void }).gc?.();
+  } else if (m.type === 'resetPauses') {
+    loopDelay.reset();
+    gcPauses = {};
   } else if (m.type === 'stop') {
     stop();
   }

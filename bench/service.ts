@@ -27,6 +27,10 @@ export interface Memory {
   arrayBuffers: number;
   /** CPU time the service used so far (user + system), ms. */
   cpuMs: number;
+  /** Event-loop delay since `resetPauses`, ms. */
+  loopDelay: { p50: number; p99: number; max: number };
+  /** GC pauses since `resetPauses`, by kind. */
+  gc: Record<string, { count: number; totalMs: number; maxMs: number }>;
 }
 
 export interface Service {
@@ -42,6 +46,8 @@ export interface Service {
   memory(): Promise<Memory>;
   /** Runs a full GC in the service (only when started with --expose-gc, which the bench does). */
   gc(): void;
+  /** Restarts the event-loop delay and GC pause counts. */
+  resetPauses(): void;
   stop(): Promise<void>;
 }
 
@@ -110,6 +116,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
       return m;
     },
     gc: () => command({ type: 'gc' }),
+    resetPauses: () => command({ type: 'resetPauses' }),
     async stop() {
       if (exited) return;
       command({ type: 'stop' });

@@ -1,6 +1,5 @@
 import { TurnContext } from 'botbuilder';
 import { ComponentDialog, TextPrompt, WaterfallDialog, type WaterfallStepContext } from 'botbuilder-dialogs';
-import { conversationKey } from '../src/bot/recentTurns.js';
 import { redactPii } from '../src/privacy/redact.js';
 import type { UnansweredQuestion } from '../src/unanswered/unansweredLog.js';
 import type { DialogServices } from './dialogServices.js';
@@ -94,7 +93,7 @@ export class ForwardDialog extends ComponentDialog {
         reason: options.reason,
         confidence: options.confidence,
         sources: options.sources,
-        transcript: await this.services.recentTurns.recent(conversationKey(activity)),
+        transcript: await this.services.recentTurns.recent(step.context),
       });
     } catch (err) {
       this.services.logger.error({ err }, 'could not store a forwarded question');

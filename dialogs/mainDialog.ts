@@ -10,7 +10,6 @@ import {
   type WaterfallStepContext,
 } from 'botbuilder-dialogs';
 import { markdownToChatText, truncateForPhone } from '../src/answer/plainText.js';
-import { conversationKey } from '../src/bot/recentTurns.js';
 import type { DialogServices } from './dialogServices.js';
 import { FEEDBACK_DIALOG, FeedbackDialog } from './feedbackDialog.js';
 import { FORWARD_DIALOG, ForwardDialog, type ForwardOptions } from './forwardDialog.js';
@@ -99,7 +98,7 @@ export class MainDialog extends ComponentDialog {
   /** "Bắt đầu lại": the conversation's memory and its recent lines are forgotten. */
   private async forget(context: TurnContext): Promise<void> {
     await this.services.conversationData.set(context, emptyConversation());
-    await this.services.recentTurns.clear(conversationKey(context.activity));
+    await this.services.recentTurns.clear(context);
   }
 
   private async routeStep(step: WaterfallStepContext): Promise<DialogTurnResult> {

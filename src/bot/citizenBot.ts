@@ -14,7 +14,7 @@ import { RateLimiter } from '../http/rateLimit.js';
 import type { Logger } from '../logger.js';
 import { detectSensitive, redactPii } from '../privacy/redact.js';
 import { toNfc } from '../text/vietnamese.js';
-import { conversationKey, type RecentTurns } from './recentTurns.js';
+import type { RecentTurns } from './recentTurns.js';
 
 export interface CitizenBotOptions {
   conversationState: ConversationState;
@@ -91,7 +91,12 @@ export class CitizenBot extends ActivityHandler {
   }
 
   override async run(context: TurnContext): Promise<void> {
-    await super.run(context);
+    try {
+      await super.run(context);
+    } finally {
+      // The turn's lines, also when it failed half-way (what the citizen said and was told).
+      await this.options.recentTurns.flush(context);
+    }
     await this.options.conversationState.saveChanges(context, false);
     await this.options.userState.saveChanges(context, false);
   }
@@ -129,7 +134,7 @@ export class CitizenBot extends ActivityHandler {
     log.debug({ text, sensitive }, 'message');
     // From here on only the redacted text exists for the dialogs, the state and the store.
     activity.text = text;
-    await this.remember(context, 'user', text);
+    this.remember(context, 'user', text);
     await this.dropLegacyTranscript(context);
     const takeover = this.options.takeover;
     const conversationId = activity.conversation?.id ?? '';
@@ -154,7 +159,7 @@ export class CitizenBot extends ActivityHandler {
   private recordBotReplies(context: TurnContext): void {
     context.onSendActivities(async (ctx, activities, next) => {
       for (const a of activities as Partial<Activity>[]) {
-        if (a.type === ActivityTypes.Message && a.text) await this.remember(ctx, 'bot', a.text);
+        if (a.type === ActivityTypes.Message && a.text) this.remember(ctx, 'bot', a.text);
       }
       return next();
     });
@@ -173,8 +178,8 @@ export class CitizenBot extends ActivityHandler {
     }
   }
 
-  private async remember(context: TurnContext, from: 'user' | 'bot', text: string): Promise<void> {
-    await this.options.recentTurns.append(conversationKey(context.activity), {
+  private remember(context: TurnContext, from: 'user' | 'bot', text: string): void {
+    this.options.recentTurns.record(context, {
       from,
       text: text.slice(0, 1000),
       at: new Date().toISOString(),

@@ -11,7 +11,7 @@ export const RECENT_TURNS_MIGRATIONS: readonly SqlMigration[] = [
   {
     id: 'recent_turns/1',
     sqlite: `CREATE TABLE recent_turns (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      id INTEGER PRIMARY KEY,
       conversation TEXT NOT NULL,
       from_role TEXT NOT NULL,
       text TEXT NOT NULL,
@@ -36,11 +36,22 @@ const RECENT = `SELECT from_role, text, at FROM recent_turns WHERE conversation 
   ORDER BY id DESC LIMIT ?`;
 const CLEAR = 'DELETE FROM recent_turns WHERE conversation = ?';
 
+/** Where a turn keeps the lines it has not written yet (TurnContext.turnState). */
+const PENDING = Symbol('recentTurns.pending');
+
+/** The part of a TurnContext RecentTurns uses. */
+export interface TurnLike {
+  activity: { channelId: string; conversation?: { id?: string } };
+  turnState: Map<unknown, unknown>;
+}
+
 /**
  * The last turns of each conversation, redacted, kept for the community team's context when a
- * question is forwarded. Appended line by line and read only at a handoff, so they are not part of
- * the conversation state that every turn loads, hashes and writes back. Each conversation keeps at
- * most `keep` lines: no more personal context is stored than the team is shown.
+ * question is forwarded. They are not part of the conversation state that every turn loads, hashes
+ * and writes back: a turn's lines are collected as it runs (`record`) and written at its end in one
+ * transaction (`flush`), and they are read only at a handoff (`recent`, which includes the lines of
+ * the turn still running). Each conversation keeps at most `keep` lines: no more personal context
+ * is stored than the team is shown.
  */
 export class RecentTurns {
   constructor(
@@ -52,30 +63,46 @@ export class RecentTurns {
     return this.db.migrate(RECENT_TURNS_MIGRATIONS);
   }
 
-  /** Adds a line; the conversation's older lines beyond `keep` are dropped with a user's line. */
-  async append(conversation: string, entry: RecentTurn): Promise<void> {
-    await this.db.run(INSERT, [conversation, entry.from, entry.text, entry.at]);
-    if (entry.from === 'user') await this.db.run(TRIM, [conversation, conversation, this.keep - 1]);
+  /** Adds a line to the turn's; it is stored by `flush`. */
+  record(context: TurnLike, line: RecentTurn): void {
+    let pending = context.turnState.get(PENDING) as RecentTurn[] | undefined;
+    if (!pending) context.turnState.set(PENDING, (pending = []));
+    pending.push(line);
   }
 
-  /** The last `limit` lines (at most `keep`), oldest first. */
-  async recent(conversation: string, limit = this.keep): Promise<RecentTurn[]> {
+  /** Stores the turn's lines and drops the conversation's lines beyond `keep`, in one transaction. */
+  async flush(context: TurnLike): Promise<void> {
+    const pending = context.turnState.get(PENDING) as RecentTurn[] | undefined;
+    if (!pending?.length) return;
+    context.turnState.delete(PENDING);
+    const conversation = conversationKey(context.activity);
+    await this.db.transaction(async (tx) => {
+      for (const line of pending) await tx.run(INSERT, [conversation, line.from, line.text, line.at]);
+      await tx.run(TRIM, [conversation, conversation, this.keep]);
+    });
+  }
+
+  /** The conversation's last lines (at most `keep`), oldest first, with the running turn's. */
+  async recent(context: TurnLike): Promise<RecentTurn[]> {
+    const pending = (context.turnState.get(PENDING) as RecentTurn[] | undefined) ?? [];
     const rows = await this.db.all<{ from_role: string; text: string; at: string }>(RECENT, [
-      conversation,
-      Math.min(limit, this.keep),
+      conversationKey(context.activity),
+      this.keep,
     ]);
-    return rows
+    const stored = rows
       .reverse()
-      .map((r) => ({ from: r.from_role === 'bot' ? 'bot' : 'user', text: r.text, at: r.at }));
+      .map((r): RecentTurn => ({ from: r.from_role === 'bot' ? 'bot' : 'user', text: r.text, at: r.at }));
+    return [...stored, ...pending].slice(-this.keep);
   }
 
-  /** Forgets a conversation's lines ("bắt đầu lại"). */
-  async clear(conversation: string): Promise<void> {
-    await this.db.run(CLEAR, [conversation]);
+  /** Forgets the conversation's lines, stored and pending ("bắt đầu lại"). */
+  async clear(context: TurnLike): Promise<void> {
+    context.turnState.delete(PENDING);
+    await this.db.run(CLEAR, [conversationKey(context.activity)]);
   }
 }
 
 /** The key of a conversation across channels. */
-export function conversationKey(activity: { channelId: string; conversation?: { id?: string } }): string {
+export function conversationKey(activity: TurnLike['activity']): string {
   return `${activity.channelId}:${activity.conversation?.id ?? ''}`;
 }
