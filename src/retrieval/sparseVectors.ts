@@ -19,7 +19,9 @@ export class InvertedVectors {
 
   constructor(vectors: readonly ArrayLike<number>[]) {
     this.size = vectors.length;
-    const dimensions = Math.max(0, ...vectors.map((v) => v.length));
+    // A loop, not Math.max(...spread): a large knowledge base would overflow the call's arguments.
+    let dimensions = 0;
+    for (const v of vectors) dimensions = Math.max(dimensions, v.length);
     const counts = new Int32Array(dimensions + 1);
     for (const v of vectors) for (let d = 0; d < v.length; d++) if (v[d] !== 0) counts[d + 1]! += 1;
     this.starts = new Int32Array(dimensions + 1);

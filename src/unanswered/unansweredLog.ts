@@ -1,4 +1,5 @@
 import type { ConversationReference } from 'botbuilder';
+import type { RecentTurn } from '../bot/recentTurns.js';
 
 /** A question handed to the commune's community digital technology team. */
 export interface UnansweredQuestion {
@@ -15,7 +16,7 @@ export interface UnansweredQuestion {
   confidence?: number;
   sources?: { title: string; file: string; score: number }[];
   /** The last turns of the conversation, redacted, oldest first. */
-  transcript?: { from: 'user' | 'bot'; text: string; at: string }[];
+  transcript?: RecentTurn[];
 }
 
 export interface StoredQuestion extends UnansweredQuestion {
