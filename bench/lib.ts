@@ -3,6 +3,7 @@
  * JSON file. A row is one measured figure with its target and, when there is one, the figure of
  * a baseline on the same work, and the ratio between them.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 
@@ -172,3 +173,23 @@ export function writeResults(file: string, meta: Record<string, unknown>, rows: 
 }
 
 export const rssMb = () => process.memoryUsage().rss / 1024 ** 2;
+
+/**
+ * How fast the host runs this process right now: the median time, over `runs`, of a fixed
+ * workload (object building, JSON, sha256), in ms (lower is faster). Taken with no load running,
+ * it tells a slow host from a slow service when a figure moves between runs of the same code:
+ * these shared VMs have been seen to run the same workload 1.7× slower for seconds at a time.
+ */
+export function hostProbeMs(runs = 5): number {
+  const times: number[] = [];
+  const block = Buffer.alloc(1 << 20, 7);
+  for (let r = 0; r < runs; r++) {
+    const start = performance.now();
+    let sink = 0;
+    for (let i = 0; i < 60_000; i++) sink += JSON.stringify({ a: i, b: String(i), c: [i, i + 1] }).length;
+    for (let i = 0; i < 8; i++) sink += createHash('sha256').update(block).digest()[0]!;
+    times.push(performance.now() - start);
+    if (sink < 0) throw new Error('unreachable'); // keeps the work from being optimized away
+  }
+  return percentile(times, 50);
+}

@@ -12,9 +12,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadEvalSet } from '../scripts/evalSet.js';
 import { startFakeConnector } from './connector.js';
-import { percentile } from './lib.js';
+import { hostProbeMs, percentile } from './lib.js';
 import { closedLoop, openLoop } from './loadClient.js';
-import { compileService, SERVICE_ENV as env, serviceNodeArgs, startService } from './service.js';
+import {
+  compileService,
+  describeStalls,
+  SERVICE_ENV as env,
+  serviceNodeArgs,
+  startService,
+} from './service.js';
 
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const citizens = num('BENCH_CITIZENS', 100);
@@ -45,6 +51,7 @@ try {
       `saturation: ${closed.perSecond.toFixed(0)} msg/s, service CPU ${cpuMs.toFixed(2)} ms per message, ${closed.errors} errors`,
     );
     await new Promise((r) => setTimeout(r, 1500));
+    const probeBefore = hostProbeMs();
     service.resetPauses();
     const generatorBefore = process.cpuUsage();
     const open = await openLoop({ ...base, tag: 'quick-rate', rate, durationMs: seconds * 1000 });
@@ -53,11 +60,14 @@ try {
       `${rate} msg/s offered: ${open.answered}/${open.sent} answered (${(open.answered / open.seconds).toFixed(0)} msg/s), turn p50 ${percentile(open.turnMs, 50).toFixed(1)} ms, p95 ${percentile(open.turnMs, 95).toFixed(1)} ms; the load generator used ${((generator.user + generator.system) / 1e6 / open.seconds).toFixed(2)} core`,
     );
     const m = await service.memory();
+    console.log(
+      `host speed probe (lower is faster, not our code): ${probeBefore.toFixed(0)} ms before, ${hostProbeMs().toFixed(0)} ms after the ${rate} msg/s phase`,
+    );
     const gc = Object.entries(m.gc)
       .map(([k, p]) => `${k} ${p.count}× ${p.totalMs.toFixed(0)} ms (longest ${p.maxMs.toFixed(1)})`)
       .join(', ');
     console.log(
-      `at ${rate} msg/s: event-loop delay p50 ${m.loopDelay.p50.toFixed(1)} / p99 ${m.loopDelay.p99.toFixed(1)} / max ${m.loopDelay.max.toFixed(1)} ms; GC pauses: ${gc}`,
+      `at ${rate} msg/s: event-loop delay p50 ${m.loopDelay.p50.toFixed(1)} / p99 ${m.loopDelay.p99.toFixed(1)} / max ${m.loopDelay.max.toFixed(1)} ms; GC pauses: ${gc}; ${describeStalls(m.stalls)}`,
     );
     console.log(`RSS after: ${mb(m.rss)} MB (heap used ${mb(m.heapUsed)} MB of ${mb(m.heapTotal)} MB)`);
   } finally {

@@ -32,6 +32,7 @@ import { startFakeConnector, type FakeConnector } from './connector.js';
 import { directLineLoad, type DirectLineResult } from './directLine.js';
 import {
   formatTable,
+  hostProbeMs,
   latencyRows,
   rssMb,
   sampleLatencies,
@@ -44,6 +45,7 @@ import {
 import { closedLoop, openLoop, type ClosedLoopResult, type OpenLoopResult } from './loadClient.js';
 import {
   compileService,
+  describeStalls,
   SERVICE_ENV,
   serviceNodeArgs,
   startService,
@@ -229,6 +231,8 @@ interface LoadFigures {
   openGeneratorCores: number;
   /** The service's event-loop delay and GC pauses during the offered-rate phase. */
   openPauses: Memory;
+  /** hostProbeMs just before and just after the rate phase. */
+  hostProbe: { before: number; after: number };
   closed: ClosedLoopResult;
   /** CPU time of the service (user + system) per answered message at saturation, ms. */
   cpuPerMessage: number;
@@ -312,6 +316,7 @@ async function loadSuite(service: Service, connector: FakeConnector, tag: string
   });
   log(`  answered ${low.answered}/${low.sent} (${low.dropped} not sent), errors ${low.errors}`);
   await settle();
+  const probeBefore = hostProbeMs();
   log(`${tag}: ${SETTINGS.rate} msg/s offered for ${SETTINGS.seconds} s, ${SETTINGS.citizens} citizens`);
   service.resetPauses();
   const openGeneratorBefore = process.cpuUsage();
@@ -324,6 +329,7 @@ async function loadSuite(service: Service, connector: FakeConnector, tag: string
   const openGenerator = process.cpuUsage(openGeneratorBefore);
   const openGeneratorCores = (openGenerator.user + openGenerator.system) / 1e6 / open.seconds;
   const openPauses = await service.memory();
+  const probeAfter = hostProbeMs();
   log(
     `  answered ${open.answered}/${open.sent} (${open.dropped} not sent: every citizen busy), errors ${open.errors}`,
   );
@@ -356,6 +362,7 @@ async function loadSuite(service: Service, connector: FakeConnector, tag: string
     open,
     openGeneratorCores,
     openPauses,
+    hostProbe: { before: probeBefore, after: probeAfter },
     closed,
     cpuPerMessage,
     generatorCores,
@@ -475,7 +482,14 @@ function serviceRows(
       value: o.openPauses.loopDelay.p99,
       unit: 'ms',
       baseline: b.openPauses.loopDelay.p99,
-      note: `${rateNote}; the service's event loop (perf_hooks.monitorEventLoopDelay, 5 ms resolution): p50 ${o.openPauses.loopDelay.p50.toFixed(1)} ms, max ${o.openPauses.loopDelay.max.toFixed(1)} ms; ${describeGc(o.openPauses, o.open.seconds)}`,
+      note: `${rateNote}; the service's event loop (perf_hooks.monitorEventLoopDelay, 5 ms resolution): p50 ${o.openPauses.loopDelay.p50.toFixed(1)} ms, max ${o.openPauses.loopDelay.max.toFixed(1)} ms; ${describeGc(o.openPauses, o.open.seconds)}; ${describeStalls(o.openPauses.stalls)}`,
+    },
+    {
+      metric: `host speed probe around the ${SETTINGS.rate} msg/s phase`,
+      value: Math.max(o.hostProbe.before, o.hostProbe.after),
+      unit: 'ms',
+      baseline: Math.max(b.hostProbe.before, b.hostProbe.after),
+      note: `a fixed workload timed in the bench process with no load running (bench/lib.ts hostProbeMs, median of 5; lower is faster), the slower of just before (ours ${o.hostProbe.before.toFixed(0)} ms) and just after (ours ${o.hostProbe.after.toFixed(0)} ms) the phase; it does not depend on our code: a value well above this machine's usual one means the host was slow, and every timing of the phase with it`,
     },
     {
       metric: `/api/messages answered @ ${SETTINGS.rate} msg/s offered`,

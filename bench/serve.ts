@@ -12,6 +12,7 @@
  *                   { type: 'error', message }
  *   parent → child  { type: 'memory' } | { type: 'gc' } (with --expose-gc) | { type: 'stop' }
  */
+import fs from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
@@ -33,8 +34,27 @@ export type ServeMessage =
       loopDelay: { p50: number; p99: number; max: number };
       /** GC pauses since the last reset: count, total and longest, ms, by kind. */
       gc: Record<string, { count: number; totalMs: number; maxMs: number }>;
+      /** The longest stalls of the event loop since the last reset (see `Stall`). */
+      stalls: Stall[];
     }
   | { type: 'error'; message: string };
+
+/**
+ * A stall: a watchdog tick that came at least STALL_MS late. What the machine did meanwhile tells
+ * its cause: `cpuMs` near `gapMs` means this process was running (our code or its GC); near 0
+ * with `stealMs` high means the host ran something else (a VM's stolen time); with `iowaitMs`
+ * high, the process waited for the disk (an fsync).
+ */
+export interface Stall {
+  /** ms since the last reset */
+  at: number;
+  gapMs: number;
+  /** CPU time of this process (all its threads) during the gap */
+  cpuMs: number;
+  /** time stolen from this VM by the host during the gap, and time waiting for I/O (all CPUs) */
+  stealMs: number;
+  iowaitMs: number;
+}
 
 export type ServeCommand = { type: 'memory' } | { type: 'gc' } | { type: 'resetPauses' } | { type: 'stop' };
 
@@ -60,6 +80,41 @@ new PerformanceObserver((list) => {
     p.maxMs = Math.max(p.maxMs, e.duration);
   }
 }).observe({ entryTypes: ['gc'] });
+
+// The stall watchdog: a 10 ms tick; a tick STALL_MS late or more is recorded with what the
+// process and the machine did in the gap (/proc/stat: Linux only, else 0).
+const STALL_MS = 60;
+const TICK_MS = 10;
+const machineTimes = (): { steal: number; iowait: number } => {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'latin1');
+    const cols = f.slice(0, f.indexOf('\n')).trim().split(/\s+/).map(Number);
+    // cpu user nice system idle iowait irq softirq steal …, in USER_HZ (10 ms) ticks
+    return { iowait: (cols[5] ?? 0) * 10, steal: (cols[8] ?? 0) * 10 };
+  } catch {
+    return { steal: 0, iowait: 0 };
+  }
+};
+let stalls: Stall[] = [];
+let stallEpoch = performance.now();
+let lastTick = { at: performance.now(), cpu: process.cpuUsage(), machine: machineTimes() };
+setInterval(() => {
+  const at = performance.now();
+  const cpu = process.cpuUsage();
+  const machine = machineTimes();
+  const gapMs = at - lastTick.at;
+  if (gapMs - TICK_MS >= STALL_MS) {
+    stalls.push({
+      at: lastTick.at - stallEpoch,
+      gapMs,
+      cpuMs: (cpu.user - lastTick.cpu.user + cpu.system - lastTick.cpu.system) / 1000,
+      stealMs: machine.steal - lastTick.machine.steal,
+      iowaitMs: machine.iowait - lastTick.machine.iowait,
+    });
+    stalls = stalls.sort((a, b) => b.gapMs - a.gapMs).slice(0, 5);
+  }
+  lastTick = { at, cpu, machine };
+}, TICK_MS).unref();
 
 const config = loadConfig(process.env);
 const logger = createLogger({ level: config.logLevel, pretty: false });
@@ -103,12 +158,15 @@ process.on('message', (m: ServeCommand) => {
         max: loopDelay.max / 1e6,
       },
       gc: gcPauses,
+      stalls,
     });
   } else if (m.type === 'gc') {
     (globalThis as { gc?: () => void }).gc?.();
   } else if (m.type === 'resetPauses') {
     loopDelay.reset();
     gcPauses = {};
+    stalls = [];
+    stallEpoch = performance.now();
   } else if (m.type === 'stop') {
     stop();
   }

@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import type { ServeCommand, ServeMessage } from './serve.js';
+import type { ServeCommand, ServeMessage, Stall } from './serve.js';
 
 export interface ServiceOptions {
   dataDir: string;
@@ -31,6 +31,19 @@ export interface Memory {
   loopDelay: { p50: number; p99: number; max: number };
   /** GC pauses since `resetPauses`, by kind. */
   gc: Record<string, { count: number; totalMs: number; maxMs: number }>;
+  /** The longest event-loop stalls (≥ 60 ms late) since `resetPauses`, longest first. */
+  stalls: Stall[];
+}
+
+/** The longest stalls, each with what ran meanwhile (the machine figures are /proc/stat's). */
+export function describeStalls(stalls: readonly Stall[]): string {
+  if (stalls.length === 0) return 'no stall ≥ 60 ms';
+  return `longest stalls: ${stalls
+    .map(
+      (s) =>
+        `${s.gapMs.toFixed(0)} ms at ${(s.at / 1000).toFixed(1)} s (service CPU ${s.cpuMs.toFixed(0)} ms, host steal ${s.stealMs} ms, iowait ${s.iowaitMs} ms)`,
+    )
+    .join('; ')}`;
 }
 
 export interface Service {

@@ -50,5 +50,4 @@ if (jsonl) {
   }
 }
 assistant.knowledge.stop();
-await assistant.sql.close();
-assistant.db.close();
+await assistant.close();

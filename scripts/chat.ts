@@ -37,5 +37,4 @@ for await (const line of rl) {
 }
 rl.close();
 assistant.knowledge.stop();
-await assistant.sql.close();
-assistant.db.close();
+await assistant.close();

@@ -91,5 +91,4 @@ if (process.argv.includes('--calibrate')) {
 
 writeEvalRun(config.dataDir, metrics);
 assistant.knowledge.stop();
-await assistant.sql.close();
-assistant.db.close();
+await assistant.close();

@@ -54,7 +54,7 @@ export interface App {
  */
 export function createApp(config: Config, logger: Logger, overrides?: AssistantOverrides): App {
   const assistant = createAssistant(config, logger, overrides);
-  const { knowledge, db, bot } = assistant;
+  const { knowledge, bot } = assistant;
   const turns = new TurnTracker();
   const adapter = createAdapter(config, logger, assistant.conversationState);
 
@@ -245,8 +245,7 @@ export function createApp(config: Config, logger: Logger, overrides?: AssistantO
       const left = await turns.drain(config.shutdownTimeoutMs);
       for (const channel of channels) await channel.stop();
       if (left) logger.warn({ left }, 'shutdown: turns still running after the time bound');
-      await assistant.sql.close().catch((err: unknown) => logger.warn({ err }, 'closing the store failed'));
-      db.close();
+      await assistant.close();
       logger.info('stopped');
     },
   };

@@ -30,6 +30,8 @@ export interface Assistant {
   sql: SqlDb;
   /** Applies the repositories' migrations: awaited once before the first request or turn. */
   init(): Promise<void>;
+  /** Closes the store (after the last turn). */
+  close(): Promise<void>;
   /** The bot state (conversation and user state), with eTag concurrency across replicas. */
   storage: SqlStorage;
   knowledge: KnowledgeBase;
@@ -99,6 +101,10 @@ export function createAssistant(
       await unanswered.migrate(); // before the team inbox's migrations, which extend its table
       await feedback.migrate();
     })());
+  const close = async () => {
+    await sql.close().catch((err: unknown) => logger.warn({ err }, 'closing the store failed'));
+    db.close();
+  };
   const dialog = new MainDialog({
     answers,
     knowledge,
@@ -127,6 +133,7 @@ export function createAssistant(
     db,
     sql,
     init,
+    close,
     storage,
     knowledge,
     answers,

@@ -20,9 +20,9 @@ export interface Migration {
  * not cover is an OS crash or power loss, which can roll back the last transactions not yet
  * fsync'ed (at the next checkpoint). That is accepted for conversation state, transcripts and
  * caches, which are written on every turn (an fsync each would cost more than it saves), but not
- * for a question a citizen is told was forwarded to the team: those writes go through `durably`
- * (synchronous=FULL, one fsync of the WAL at their commit, which also makes every earlier commit
- * durable). Forwarded questions are rare, so the cost is negligible.
+ * for a question a citizen is told was forwarded to the team: those writes go through
+ * `SqliteDb.runDurably` (one fsync of the WAL after their commit, on libuv's thread pool, which
+ * also makes every earlier commit durable; `durably` below is the synchronous form).
  */
 export function openDatabase(dataDir: string, fileName = 'assistant.db'): Db {
   fs.mkdirSync(dataDir, { recursive: true });

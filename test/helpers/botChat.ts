@@ -37,8 +37,7 @@ export async function startTestAssistant(env: Record<string, string> = {}): Prom
     config,
     async close() {
       assistant.knowledge.stop();
-      await assistant.sql.close();
-      assistant.db.close();
+      await assistant.close();
       await database?.drop();
       removeDir(dataDir);
     },

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { durably, isWritable, openDatabase, type Db } from '../database.js';
@@ -182,12 +183,46 @@ export class SqliteDb implements SqlDb {
   }
 
   /**
-   * `run` with synchronous=FULL for this one statement (`durably`): its commit is fsync'ed, so it
-   * survives a power loss, not only a process crash. For the rare writes a citizen is told about
-   * (a forwarded question); everything else keeps synchronous=NORMAL. Not inside a transaction.
+   * `run`, resolved once its commit is fsync'ed, so it survives a power loss, not only a process
+   * crash. For the writes a citizen is told about (a forwarded question); everything else keeps
+   * synchronous=NORMAL. Not inside a transaction.
+   *
+   * In WAL mode the statement commits as usual and the WAL file is then fdatasync'ed on libuv's
+   * thread pool, so the event loop never waits for the disk: the same guarantee as
+   * synchronous=FULL (which fsyncs the WAL inside the commit), since a commit is durable once its
+   * frames in the WAL are, and a checkpoint fsyncs the WAL before it copies from it. Otherwise
+   * (another journal mode, an in-memory database) the statement runs with synchronous=FULL.
    */
-  runDurably(sql: string, params?: readonly unknown[]): Promise<{ changes: number }> {
-    return this.schedule(() => durably(this.raw, () => this.runSync(sql, params)));
+  async runDurably(sql: string, params?: readonly unknown[]): Promise<{ changes: number }> {
+    const wal = this.walFile();
+    if (wal === undefined) return this.schedule(() => durably(this.raw, () => this.runSync(sql, params)));
+    const result = await this.schedule(() => this.runSync(sql, params));
+    let handle: fs.promises.FileHandle;
+    try {
+      handle = await fs.promises.open(wal, 'r');
+    } catch (err) {
+      // No WAL any more: the last connection closed meanwhile, and closing checkpointed and
+      // fsync'ed the database file.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return result;
+      throw err;
+    }
+    try {
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    return result;
+  }
+
+  private walPath: string | null | undefined;
+
+  /** The WAL file's path, or undefined when the connection does not use one. */
+  private walFile(): string | undefined {
+    if (this.walPath === undefined) {
+      const mode = String(this.raw.pragma('journal_mode', { simple: true })).toLowerCase();
+      this.walPath = !this.raw.memory && mode === 'wal' ? `${this.raw.name}-wal` : null;
+    }
+    return this.walPath ?? undefined;
   }
 
   async transaction<T>(fn: (tx: SqlDb) => Promise<T>): Promise<T> {
