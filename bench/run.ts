@@ -30,6 +30,8 @@ import { loadEvalSet } from '../scripts/evalSet.js';
 import { BASELINE_NAME, naiveBm25 } from './baseline.js';
 import { startFakeConnector, type FakeConnector } from './connector.js';
 import { directLineLoad, type DirectLineResult } from './directLine.js';
+import { groupingBench } from './inbox.js';
+import { GROUP_CANDIDATES } from '../src/team/inbox.js';
 import {
   formatTable,
   hostProbeMs,
@@ -103,6 +105,7 @@ try {
   const started = performance.now();
   log(`load average at start: ${os.loadavg()[0]!.toFixed(2)} (on ${os.cpus().length} CPUs)`);
   await retrievalBench();
+  await inboxBench();
   await serviceBench();
   log(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
 } finally {
@@ -221,6 +224,18 @@ async function retrievalBench(): Promise<void> {
   });
   knowledge.stop();
   rows.push({ metric: 'bench process RSS after retrieval', value: rssMb(), unit: 'MB' });
+}
+
+async function inboxBench(): Promise<void> {
+  log('team inbox: grouping a forwarded question, 5000 open questions');
+  const g = await groupingBench();
+  rows.push({
+    metric: `grouping a forwarded question, ${g.openQuestions} open, p95`,
+    value: g.oursMs.p95,
+    unit: 'ms',
+    baseline: g.baselineMs.p95,
+    note: `team inbox with ${g.openQuestions} open questions, each with a 12-line transcript; ours reads the newest ${GROUP_CANDIDATES} active questions (one index range scan per status), the baseline the whole inbox, as the inbox did before; p50 ours ${g.oursMs.p50.toFixed(2)} ms, baseline ${g.baselineMs.p50.toFixed(1)} ms; it runs on the service's event loop for every forwarded question`,
+  });
 }
 
 interface LoadFigures {

@@ -10,6 +10,15 @@ export function contentSyllables(text: string): string[] {
     .filter((t) => !STOPWORDS_FOLDED.has(t));
 }
 
+/**
+ * `contentSyllables` of a stored question, from its `normalized` text when it has one (the same
+ * folded syllables, joined by spaces) rather than normalizing its text again.
+ */
+function storedSyllables(q: Groupable): string[] {
+  if (!q.normalized) return contentSyllables(q.text);
+  return q.normalized.split(' ').filter((t) => !STOPWORDS_FOLDED.has(t));
+}
+
 /** The normalized form two questions share when they are "the same question": folded, no punctuation. */
 export function normalizeQuestion(text: string): string {
   return tokenize(normalizeText(text.replace(PLACEHOLDER, ' ')))
@@ -52,11 +61,18 @@ export interface Groupable {
 export function findGroup(question: Groupable, candidates: readonly Groupable[]): string {
   const key = communeKey(question.commune);
   const mine = contentSyllables(question.text);
+  // Communes repeat across candidates: each distinct one is folded once.
+  const keys = new Map<string | null, string>();
+  const keyOf = (commune: string | null) => {
+    let k = keys.get(commune);
+    if (k === undefined) keys.set(commune, (k = communeKey(commune)));
+    return k;
+  };
   let best: { groupId: string; score: number } | undefined;
   for (const c of candidates) {
-    if (c.id === question.id || communeKey(c.commune) !== key) continue;
+    if (c.id === question.id || keyOf(c.commune) !== key) continue;
     const score =
-      c.normalized && c.normalized === question.normalized ? 1 : jaccard(mine, contentSyllables(c.text));
+      c.normalized && c.normalized === question.normalized ? 1 : jaccard(mine, storedSyllables(c));
     if (score >= SIMILARITY_THRESHOLD && (!best || score > best.score)) best = { groupId: c.groupId, score };
   }
   return best?.groupId ?? question.id;

@@ -57,6 +57,8 @@ export interface ListFilter {
 }
 
 const ACTIVE: readonly QuestionStatus[] = ['open', 'claimed', 'escalated'];
+/** How many of the newest active questions a new question is compared with, to find its group. */
+export const GROUP_CANDIDATES = 500;
 
 /** How often a state change retries when another replica changed the question in between. */
 const ATTEMPTS = 3;
@@ -125,9 +127,9 @@ export class Inbox {
     const q = await questions.get(id);
     if (!q) return undefined;
     const normalized = normalizeQuestion(q.text);
-    const candidates = (await questions.all()).filter(
-      (c) => c.id !== q.id && c.createdAt <= q.createdAt && ACTIVE.includes(c.status),
-    );
+    // The newest active questions only: the work per new question stays bounded however large
+    // the inbox grows (after a broadcast, or with a long retention).
+    const candidates = await questions.groupCandidates(ACTIVE, q.createdAt, GROUP_CANDIDATES);
     const groupId = findGroup({ ...q, normalized }, candidates);
     return questions.update(q.id, { normalized, groupId });
   }

@@ -3,6 +3,7 @@ import type { ConversationReference } from 'botbuilder';
 import { forUpdate, type SqlDb, type SqlMigration } from '../storage/sql/index.js';
 import type { QuestionTableRow } from '../unanswered/sqlUnansweredLog.js';
 import type { StoredQuestion } from '../unanswered/unansweredLog.js';
+import type { Groupable } from './grouping.js';
 
 /**
  * The team inbox's repositories, written once in portable SQL against SqlDb: the embedded SQLite store
@@ -86,6 +87,16 @@ export interface QuestionRepository {
   byDeliveryRef(ref: string): Promise<InboxQuestion | undefined>;
   /** Questions without a normalized text or group yet (stored before the inbox ran). */
   ungrouped(): Promise<InboxQuestion[]>;
+  /**
+   * The newest `limit` questions in one of `statuses` created at or before `createdAt`, newest
+   * first, with only what grouping compares: what a new question may be grouped with, read
+   * without loading (and parsing) the whole inbox.
+   */
+  groupCandidates(
+    statuses: readonly QuestionStatus[],
+    createdAt: string,
+    limit: number,
+  ): Promise<Groupable[]>;
   /** Applies the patch unconditionally; returns the question as it is now. */
   update(id: string, patch: QuestionPatch): Promise<InboxQuestion | undefined>;
   /**
@@ -391,6 +402,15 @@ function setClause(patch: QuestionPatch): { sql: string; values: unknown[] } {
 }
 
 /** The `questions` table (created by the unanswered log), extended with the inbox's columns. */
+interface GroupCandidateRow {
+  id: string;
+  text: string;
+  normalized: string | null;
+  commune: string | null;
+  group_id: string | null;
+  created_at: string;
+}
+
 export class SqlQuestionRepository implements QuestionRepository {
   constructor(private readonly db: SqlDb) {}
 
@@ -425,6 +445,37 @@ export class SqlQuestionRepository implements QuestionRepository {
       'SELECT * FROM questions WHERE group_id IS NULL OR normalized IS NULL ORDER BY created_at, id',
     );
     return rows.map(fromRow);
+  }
+
+  async groupCandidates(
+    statuses: readonly QuestionStatus[],
+    createdAt: string,
+    limit: number,
+  ): Promise<Groupable[]> {
+    if (limit <= 0) return [];
+    // One query per status, each an index range scan (questions_status: status, created_at) that
+    // stops after `limit` rows, then merged: a single `status IN (…)` query would read and sort
+    // every matching row before the limit.
+    const rows: GroupCandidateRow[] = [];
+    for (const status of new Set(statuses)) {
+      rows.push(
+        ...(await this.db.all<GroupCandidateRow>(
+          `SELECT id, text, normalized, commune, group_id, created_at FROM questions
+           WHERE status = ? AND created_at <= ? ORDER BY created_at DESC LIMIT ?`,
+          [status, createdAt, limit],
+        )),
+      );
+    }
+    rows.sort((a, b) =>
+      a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : a.id < b.id ? -1 : 1,
+    );
+    return rows.slice(0, limit).map((r) => ({
+      id: r.id,
+      text: r.text,
+      normalized: r.normalized ?? '',
+      commune: r.commune,
+      groupId: r.group_id ?? r.id,
+    }));
   }
 
   async update(id: string, patch: QuestionPatch): Promise<InboxQuestion | undefined> {

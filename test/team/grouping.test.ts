@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { communeKey, findGroup, jaccard, normalizeQuestion } from '../../src/team/grouping.js';
 
@@ -29,5 +30,47 @@ describe('grouping of near-duplicate questions', () => {
     expect(jaccard(['a', 'b'], ['a', 'b'])).toBe(1);
     expect(jaccard(['a', 'b'], ['b', 'c'])).toBeCloseTo(1 / 3);
     expect(jaccard([], ['a'])).toBe(0);
+  });
+
+  it('scores a stored question from its normalized text exactly as from its text', () => {
+    const syllables = fc.constantFrom(
+      'cài',
+      'cai',
+      'VNeID',
+      'điện',
+      'thoại',
+      'của',
+      'tôi',
+      'bị',
+      'lỗi',
+      'không',
+      'được',
+      'xã',
+      'chữ',
+      'ký',
+      'số',
+      'là',
+      'gì',
+      '[số điện thoại]',
+      'Đăng',
+      'nhập',
+      '?',
+      ',',
+      'ạ',
+      'nhé',
+    );
+    const text = fc.array(syllables, { minLength: 1, maxLength: 12 }).map((w) => w.join(' '));
+    fc.assert(
+      fc.property(text, fc.array(text, { minLength: 1, maxLength: 5 }), (mine, others) => {
+        const stored = others.map((t, i) => q(`s${i}`, t, 'xã Long Mỹ'));
+        const recomputed = stored.map((c) => ({ ...c, normalized: '' }));
+        const asked = q('new', mine, 'xã Long Mỹ');
+        const withNormalized = findGroup(asked, stored);
+        // Equal normalized texts short-cut to a score of 1; otherwise the two paths must agree.
+        if (stored.some((c) => c.normalized === asked.normalized)) return;
+        expect(withNormalized).toBe(findGroup(asked, recomputed));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
