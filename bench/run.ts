@@ -503,8 +503,7 @@ function serviceRows(
       metric: `host speed probe around the ${SETTINGS.rate} msg/s phase`,
       value: Math.max(o.hostProbe.before, o.hostProbe.after),
       unit: 'ms',
-      baseline: Math.max(b.hostProbe.before, b.hostProbe.after),
-      note: `a fixed workload timed in the bench process with no load running (bench/lib.ts hostProbeMs, median of 5; lower is faster), the slower of just before (ours ${o.hostProbe.before.toFixed(0)} ms) and just after (ours ${o.hostProbe.after.toFixed(0)} ms) the phase; it does not depend on our code: a value well above this machine's usual one means the host was slow, and every timing of the phase with it`,
+      note: `a fixed workload timed in the bench process with no load running (bench/lib.ts hostProbeMs, median of 5; lower is faster), the slower of just before (${o.hostProbe.before.toFixed(0)} ms) and just after (${o.hostProbe.after.toFixed(0)} ms) the phase; around the baseline's phase ${b.hostProbe.before.toFixed(0)} / ${b.hostProbe.after.toFixed(0)} ms; it does not depend on our code (no ratio is shown): a value well above this machine's usual one (about 30–35 ms) means the host was slow, and every timing of the phase with it`,
     },
     {
       metric: `/api/messages answered @ ${SETTINGS.rate} msg/s offered`,
