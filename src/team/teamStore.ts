@@ -401,7 +401,7 @@ function setClause(patch: QuestionPatch): { sql: string; values: unknown[] } {
   return { sql: sets.join(', '), values };
 }
 
-/** The `questions` table (created by the unanswered log), extended with the inbox's columns. */
+/** The columns of `questions` that grouping compares. */
 interface GroupCandidateRow {
   id: string;
   text: string;
@@ -411,6 +411,7 @@ interface GroupCandidateRow {
   created_at: string;
 }
 
+/** The `questions` table (created by the unanswered log), extended with the inbox's columns. */
 export class SqlQuestionRepository implements QuestionRepository {
   constructor(private readonly db: SqlDb) {}
 

@@ -60,7 +60,8 @@ const INSERT = `INSERT INTO questions (id, text, channel, conversation_id, user_
  * Durability: `log` resolves once the question is committed, and the citizen is told it was
  * forwarded only then. On SQLite the insert goes through `SqliteDb.runDurably`: the WAL holding
  * its commit is fsync'ed (off the event loop) before `log` resolves, so even a power loss keeps it,
- * while the rest of the store keeps synchronous=NORMAL. On PostgreSQL a commit is durable already (fsync, synchronous_commit on).
+ * while the rest of the store keeps synchronous=NORMAL. On PostgreSQL a commit is durable already
+ * (fsync, synchronous_commit on).
  */
 export class SqlUnansweredLog implements UnansweredLog {
   private readonly listeners = new Set<(q: StoredQuestion) => void>();

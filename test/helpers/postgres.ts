@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
+import { openSqlDb, type SqlDb } from '../../src/storage/sql/index.js';
 
 /**
  * PostgreSQL for tests. TEST_DATABASE_URL names a server where the test role may create databases
@@ -70,4 +74,50 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
   };
+}
+
+/** A fresh, empty store on one backend, and how to throw it away. */
+export interface SqlBackend {
+  name: 'sqlite' | 'postgres';
+  open(): Promise<{ db: SqlDb; cleanup(): Promise<void> }>;
+}
+
+/**
+ * The backends a repository test runs on: SQLite in a temporary DATA_DIR, and PostgreSQL in a fresh
+ * database when one is available (see `postgresAvailable`).
+ */
+export function sqlBackends(tempPrefix: string): SqlBackend[] {
+  const backends: SqlBackend[] = [
+    {
+      name: 'sqlite',
+      async open() {
+        const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), tempPrefix));
+        const db = await openSqlDb({ dataDir });
+        return {
+          db,
+          cleanup: async () => {
+            await db.close();
+            fs.rmSync(dataDir, { recursive: true, force: true });
+          },
+        };
+      },
+    },
+  ];
+  if (postgresAvailable()) {
+    backends.push({
+      name: 'postgres',
+      async open() {
+        const database = await createTestDatabase();
+        const db = await openSqlDb({ dataDir: '/nonexistent', databaseUrl: database.url });
+        return {
+          db,
+          cleanup: async () => {
+            await db.close();
+            await database.drop();
+          },
+        };
+      },
+    });
+  }
+  return backends;
 }

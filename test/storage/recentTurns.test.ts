@@ -1,44 +1,9 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RecentTurns } from '../../src/bot/recentTurns.js';
-import { openSqlDb, type SqlDb } from '../../src/storage/sql/index.js';
-import { createTestDatabase, postgresAvailable } from '../helpers/postgres.js';
+import { sqlBackends } from '../helpers/postgres.js';
 
 /** The conversation lines kept for the team's context, on both backends. */
-const backends: { name: string; open(): Promise<{ db: SqlDb; cleanup(): Promise<void> }> }[] = [
-  {
-    name: 'sqlite',
-    async open() {
-      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'recent-turns-'));
-      const db = await openSqlDb({ dataDir });
-      return {
-        db,
-        cleanup: async () => {
-          await db.close();
-          fs.rmSync(dataDir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-];
-if (postgresAvailable()) {
-  backends.push({
-    name: 'postgres',
-    async open() {
-      const database = await createTestDatabase();
-      const db = await openSqlDb({ dataDir: '/nonexistent', databaseUrl: database.url });
-      return {
-        db,
-        cleanup: async () => {
-          await db.close();
-          await database.drop();
-        },
-      };
-    },
-  });
-}
+const backends = sqlBackends('recent-turns-');
 
 describe.each(backends)('RecentTurns on $name', (backend) => {
   let cleanup: (() => Promise<void>) | undefined;

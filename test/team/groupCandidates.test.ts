@@ -1,48 +1,13 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSqlDb, type SqlDb } from '../../src/storage/sql/index.js';
 import { createTeamStore } from '../../src/team/teamStore.js';
 import { SqlUnansweredLog } from '../../src/unanswered/sqlUnansweredLog.js';
-import { createTestDatabase, postgresAvailable } from '../helpers/postgres.js';
+import { sqlBackends } from '../helpers/postgres.js';
 
 /**
  * What a new question is compared with to find its group: the newest active questions up to its
  * own time, read with one bounded query (not the whole inbox), on both backends.
  */
-const backends: { name: string; open(): Promise<{ db: SqlDb; cleanup(): Promise<void> }> }[] = [
-  {
-    name: 'sqlite',
-    async open() {
-      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'group-candidates-'));
-      const db = await openSqlDb({ dataDir });
-      return {
-        db,
-        cleanup: async () => {
-          await db.close();
-          fs.rmSync(dataDir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-];
-if (postgresAvailable()) {
-  backends.push({
-    name: 'postgres',
-    async open() {
-      const database = await createTestDatabase();
-      const db = await openSqlDb({ dataDir: '/nonexistent', databaseUrl: database.url });
-      return {
-        db,
-        cleanup: async () => {
-          await db.close();
-          await database.drop();
-        },
-      };
-    },
-  });
-}
+const backends = sqlBackends('group-candidates-');
 
 describe.each(backends)('grouping candidates ($name)', (backend) => {
   let cleanup: (() => Promise<void>) | undefined;
