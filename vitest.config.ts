@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // The store's check for its outer handle used inside a transaction, off in the service.
+    env: { SQL_CHECK_TRANSACTIONS: '1' },
   },
 });

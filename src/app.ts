@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
-import type { CloudAdapter, TurnContext } from 'botbuilder';
+import type { TurnContext } from 'botbuilder';
 import type restify from 'restify';
 import { createAssistant, type Assistant, type AssistantOverrides } from './assistant.js';
-import { createAdapter } from './bot/adapter.js';
+import { createAdapter, type MessagesAdapter } from './bot/adapter.js';
 import { TurnTracker } from './bot/turnTracker.js';
 import { registerMessagesRoute } from './channels/botframework/messagesRoute.js';
 import type { Channel } from './channels/channel.js';
@@ -26,7 +26,7 @@ import type { Logger } from './logger.js';
 
 export interface App {
   server: restify.Server;
-  adapter: CloudAdapter;
+  adapter: MessagesAdapter;
   assistant: Assistant;
   /** Channels beside /api/messages, by the activity channelIds they serve. */
   channels: Channel[];

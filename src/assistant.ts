@@ -1,11 +1,12 @@
 import path from 'node:path';
-import { ConversationState, UserState } from 'botbuilder';
+import type { ConversationState, UserState } from 'botbuilder';
 import { MainDialog } from '../dialogs/mainDialog.js';
 import { TRANSCRIPT_TURNS, type ConversationData, type UserProfile } from '../dialogs/state.js';
 import { AnswerService } from './answer/answerService.js';
 import { createGroundedModel } from './answer/groundedGenerator.js';
 import { CitizenBot } from './bot/citizenBot.js';
 import { RecentTurns } from './bot/recentTurns.js';
+import { TurnPersistence } from './bot/turnPersistence.js';
 import type { Config } from './config.js';
 import { SqlFeedbackStore } from './feedback/feedbackStore.js';
 import { FlowLibrary } from './flows/flowLibrary.js';
@@ -13,6 +14,7 @@ import type { Logger } from './logger.js';
 import { createEmbeddings } from './retrieval/embeddingsFactory.js';
 import { KnowledgeBase } from './retrieval/knowledgeIndex.js';
 import { createIndexPublisher } from './retrieval/indexPublisher.js';
+import { ChangeCheckedConversationState, ChangeCheckedUserState } from './storage/changeCheckedState.js';
 import { openDatabase, type Db } from './storage/database.js';
 import { PgDb, SqliteDb, type SqlDb } from './storage/sql/index.js';
 import { SqlStorage } from './storage/sqlStorage.js';
@@ -60,11 +62,16 @@ export function createAssistant(
 ): Assistant {
   const db = openDatabase(config.dataDir);
   const sql: SqlDb = config.database
-    ? new PgDb({ url: config.database.url, poolMax: config.database.poolMax, logger })
-    : new SqliteDb(db, { ownsConnection: false, logger });
+    ? new PgDb({
+        url: config.database.url,
+        poolMax: config.database.poolMax,
+        logger,
+        checkTransactions: config.checkSqlTransactions,
+      })
+    : new SqliteDb(db, { ownsConnection: false, logger, checkTransactions: config.checkSqlTransactions });
   const storage = new SqlStorage(sql);
-  const conversationState = new ConversationState(storage);
-  const userState = new UserState(storage);
+  const conversationState = new ChangeCheckedConversationState(storage);
+  const userState = new ChangeCheckedUserState(storage);
   const conversationData = conversationState.createProperty<ConversationData>('ConversationData');
   const userProfile = userState.createProperty<UserProfile>('UserProfile');
 
@@ -119,10 +126,10 @@ export function createAssistant(
   });
   const bot = new CitizenBot({
     conversationState,
-    userState,
     dialog,
     conversationData,
     recentTurns,
+    persistence: new TurnPersistence({ db: sql, recentTurns, states: [conversationState, userState] }),
     logger,
     brandName: config.brandName,
     maxMessageChars: config.maxMessageChars,

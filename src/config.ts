@@ -31,6 +31,7 @@ const schema = z.object({
       .optional(),
   ),
   DATABASE_POOL_MAX: int(10, 1, 200),
+  SQL_CHECK_TRANSACTIONS: z.preprocess(emptyToUndefined, z.enum(['0', '1']).default('0')),
   KNOWLEDGE_DIR: z.preprocess(emptyToUndefined, z.string().default('./knowledge')),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
@@ -94,6 +95,11 @@ export interface Config {
   dataDir: string;
   /** Set when PostgreSQL is the (shared) store of several replicas; SQLite under dataDir otherwise. */
   database?: { url: string; poolMax: number };
+  /**
+   * The store reports its outer handle used inside one of its transactions (a programming error)
+   * instead of hanging; off in the service for its CPU cost (see runInScope), on in the tests.
+   */
+  checkSqlTransactions: boolean;
   knowledgeDir: string;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   botAuth: {
@@ -242,6 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     host: e.HOST,
     dataDir: path.resolve(cwd, e.DATA_DIR),
     database: e.DATABASE_URL ? { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX } : undefined,
+    checkSqlTransactions: e.SQL_CHECK_TRANSACTIONS === '1',
     knowledgeDir: path.resolve(cwd, e.KNOWLEDGE_DIR),
     logLevel: e.LOG_LEVEL,
     botAuth: {

@@ -4,7 +4,6 @@ import {
   type Activity,
   type ConversationState,
   type TurnContext,
-  type UserState,
 } from 'botbuilder';
 import type { DialogState } from 'botbuilder-dialogs';
 import type { MainDialog } from '../../dialogs/mainDialog.js';
@@ -12,17 +11,19 @@ import type { ConversationData } from '../../dialogs/state.js';
 import { welcomeMessage } from '../../dialogs/welcome.js';
 import { RateLimiter } from '../http/rateLimit.js';
 import type { Logger } from '../logger.js';
-import { detectSensitive, redactPii } from '../privacy/redact.js';
+import { redactPii } from '../privacy/redact.js';
 import { toNfc } from '../text/vietnamese.js';
 import type { RecentTurns } from './recentTurns.js';
+import type { TurnPersistence } from './turnPersistence.js';
 
 export interface CitizenBotOptions {
   conversationState: ConversationState;
-  userState: UserState;
   dialog: MainDialog;
   conversationData: import('botbuilder').StatePropertyAccessor<ConversationData>;
   /** The redacted transcript lines the community team sees with a forwarded question. */
   recentTurns: RecentTurns;
+  /** Writes the turn's transcript lines and changed state at its end. */
+  persistence: TurnPersistence;
   logger: Logger;
   brandName: string;
   maxMessageChars: number;
@@ -91,14 +92,15 @@ export class CitizenBot extends ActivityHandler {
   }
 
   override async run(context: TurnContext): Promise<void> {
+    let completed = false;
     try {
       await super.run(context);
+      completed = true;
     } finally {
-      // The turn's lines, also when it failed half-way (what the citizen said and was told).
-      await this.options.recentTurns.flush(context);
+      // The turn's lines, also when it failed half-way (what the citizen said and was told), and
+      // the changed state when it completed, in one transaction.
+      await this.options.persistence.save(context, completed);
     }
-    await this.options.conversationState.saveChanges(context, false);
-    await this.options.userState.saveChanges(context, false);
   }
 
   private async handleMessage(context: TurnContext): Promise<void> {
@@ -129,8 +131,9 @@ export class CitizenBot extends ActivityHandler {
       await context.sendActivity(TOO_LONG_TEXT(maxMessageChars));
       return;
     }
-    const sensitive = detectSensitive(raw).filter((k) => k !== 'phone' && k !== 'email');
-    const { text } = redactPii(raw);
+    // One pass finds the personal data: what to redact, and what the citizen should not share.
+    const { text, kinds } = redactPii(raw);
+    const sensitive = kinds.filter((k) => k !== 'phone' && k !== 'email');
     log.debug({ text, sensitive }, 'message');
     // From here on only the redacted text exists for the dialogs, the state and the store.
     activity.text = text;

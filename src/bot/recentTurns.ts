@@ -70,16 +70,28 @@ export class RecentTurns {
     pending.push(line);
   }
 
+  /** True when the turn has lines not written yet. */
+  hasPending(context: TurnLike): boolean {
+    return ((context.turnState.get(PENDING) as RecentTurn[] | undefined)?.length ?? 0) > 0;
+  }
+
   /** Stores the turn's lines and drops the conversation's lines beyond `keep`, in one transaction. */
   async flush(context: TurnLike): Promise<void> {
+    if (!this.hasPending(context)) return;
+    await this.db.transaction((tx) => this.flushIn(tx, context));
+  }
+
+  /**
+   * `flush` inside the caller's transaction `tx` (TurnPersistence writes the turn's state in the
+   * same one).
+   */
+  async flushIn(tx: SqlDb, context: TurnLike): Promise<void> {
     const pending = context.turnState.get(PENDING) as RecentTurn[] | undefined;
     if (!pending?.length) return;
     context.turnState.delete(PENDING);
     const conversation = conversationKey(context.activity);
-    await this.db.transaction(async (tx) => {
-      for (const line of pending) await tx.run(INSERT, [conversation, line.from, line.text, line.at]);
-      await tx.run(TRIM, [conversation, conversation, this.keep]);
-    });
+    for (const line of pending) await tx.run(INSERT, [conversation, line.from, line.text, line.at]);
+    await tx.run(TRIM, [conversation, conversation, this.keep]);
   }
 
   /** The conversation's last lines (at most `keep`), oldest first, with the running turn's. */

@@ -22,6 +22,7 @@ export async function startTestAssistant(env: Record<string, string> = {}): Prom
     onPostgres && env.DATABASE_URL === undefined ? await createTestDatabase() : undefined;
   const config = loadConfig({
     LOG_LEVEL: 'silent',
+    SQL_CHECK_TRANSACTIONS: '1',
     DATA_DIR: dataDir,
     KNOWLEDGE_DIR: REAL_KNOWLEDGE_DIR,
     // Dialog tests send many messages as one TestAdapter user; the per-user limit has its own test.

@@ -36,6 +36,7 @@ export async function startApp(
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
+    SQL_CHECK_TRANSACTIONS: '1',
     KNOWLEDGE_DIR,
     DATA_DIR: tempDataDir(),
     ...(database ? { DATABASE_URL: database.url } : {}),

@@ -139,6 +139,15 @@ describe('configuration', () => {
     }
   });
 
+  it('runs the store without its transaction-misuse check unless SQL_CHECK_TRANSACTIONS=1', async () => {
+    const { loadConfig } = await import('../../src/config.js');
+    expect(loadConfig({}).checkSqlTransactions).toBe(false);
+    expect(loadConfig({ SQL_CHECK_TRANSACTIONS: '1' }).checkSqlTransactions).toBe(true);
+    expect(() => loadConfig({ SQL_CHECK_TRANSACTIONS: 'yes' })).toThrow(
+      /SQL_CHECK_TRANSACTIONS="yes" is invalid: expected one of 0, 1/,
+    );
+  });
+
   it('never echoes a bad value that may hold a password', async () => {
     const { loadConfig } = await import('../../src/config.js');
     expect(() => loadConfig({ DATABASE_URL: 'mysql://app:s3cret-pw@db/x' })).toThrow(

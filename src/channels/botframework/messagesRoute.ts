@@ -1,5 +1,7 @@
-import type { ActivityHandler, CloudAdapter, TurnContext } from 'botbuilder';
+import type { Activity, ActivityHandler, InvokeResponse, TurnContext } from 'botbuilder';
+import { AuthenticationError } from 'botframework-connector';
 import type restify from 'restify';
+import type { MessagesAdapter } from '../../bot/adapter.js';
 import type { RateLimitDecision, RateLimitStore } from '../../http/rateLimit.js';
 import { clientIp, isLoopback, sendTooManyRequests } from '../../http/rateLimits.js';
 import { sendError } from '../../http/server.js';
@@ -24,12 +26,12 @@ export interface MessagesRouteOptions {
  *
  * The body is checked first (a JSON object with the fields every channel sends, of the right
  * types), so a malformed activity gets a 400 with a JSON error instead of reaching the adapter,
- * which would throw (500) or answer with a plain-text body. Any error status the adapter itself
- * sets is also sent in the JSON error shape.
+ * which would throw (500) or answer with a plain-text body. Every error is sent in the JSON error
+ * shape.
  */
 export function registerMessagesRoute(
   server: restify.Server,
-  adapter: CloudAdapter,
+  adapter: MessagesAdapter,
   bot: Pick<ActivityHandler, 'run'>,
   options: MessagesRouteOptions = { authEnabled: false },
 ): void {
@@ -55,23 +57,61 @@ export function registerMessagesRoute(
     // The limit is counted inside the turn, i.e. after the adapter authenticated the request, so a
     // forged activity cannot spend a real user's budget; the response then becomes a 429.
     let limited: RateLimitDecision | undefined;
-    const response = jsonErrors(res, () => limited);
-    await adapter.process(req, response, async (context: TurnContext) => {
-      const a = context.activity;
-      const decision = await options.userLimiter?.consume(
-        `${a.channelId}:${a.conversation?.id ?? ''}:${a.from?.id ?? ''}`,
+    let invokeResponse: InvokeResponse | undefined;
+    try {
+      invokeResponse = await adapter.processChecked(
+        authorizationOf(req),
+        req.body as Activity,
+        async (context: TurnContext) => {
+          const a = context.activity;
+          const decision = await options.userLimiter?.consume(
+            `${a.channelId}:${a.conversation?.id ?? ''}:${a.from?.id ?? ''}`,
+          );
+          if (decision && !decision.allowed) {
+            limited = decision;
+            req.logger?.warn(
+              { channel: a.channelId, conversationId: a.conversation?.id },
+              'rate limited (bot user)',
+            );
+            return;
+          }
+          await bot.run(context);
+        },
       );
-      if (decision && !decision.allowed) {
-        limited = decision;
-        req.logger?.warn(
-          { channel: a.channelId, conversationId: a.conversation?.id },
-          'rate limited (bot user)',
-        );
-        return;
+    } catch (err) {
+      // The turn's own errors are onTurnError's; what reaches here failed authentication or before.
+      // As in CloudAdapter.process, every authentication error is a 401 (a missing header included).
+      if (err instanceof AuthenticationError) {
+        return sendError(res, 401, 'Unauthorized', 'A valid Bot Framework token is required');
       }
-      await bot.run(context);
-    });
+      req.logger?.error({ err }, '/api/messages: the activity could not be processed');
+      return sendError(res, 500, 'ServiceError', 'Internal error');
+    }
+    if (res.headersSent) return;
+    if (limited) {
+      return sendTooManyRequests(
+        res,
+        limited.retryAfterSeconds,
+        'Too many activities from this user; try again later',
+      );
+    }
+    const status = invokeResponse?.status ?? 200;
+    if (status < 400) {
+      res.status(status);
+      if (invokeResponse?.body === undefined) res.end();
+      else res.send(invokeResponse.body);
+      return;
+    }
+    if (status === 501) return sendError(res, 400, 'NotSupported', 'This activity is not supported');
+    if (status < 500) return sendError(res, status, 'BadArgument', 'The activity was not accepted');
+    return sendError(res, status, 'ServiceError', 'Internal error');
   });
+}
+
+/** The Authorization header ('' when absent), as CloudAdapter.process reads it. */
+function authorizationOf(req: restify.Request): string {
+  const value = req.headers.authorization;
+  return typeof value === 'string' ? value : '';
 }
 
 /** True for an http(s) URL whose host is localhost, 127.0.0.0/8 or [::1]. */
@@ -117,46 +157,4 @@ export function activityProblem(body: unknown): string | undefined {
       return `${key}[].id must be a non-empty string`;
   }
   return undefined;
-}
-
-/**
- * The response the adapter writes to: 2xx answers pass through; an error status (the adapter's
- * 401, 405, a 501 for an unhandled invoke, or a 500) is sent as `{ error: { code, message } }`.
- */
-function jsonErrors(res: restify.Response, limited: () => RateLimitDecision | undefined) {
-  let status = 200;
-  let body: unknown;
-  return {
-    socket: res.socket,
-    header: (name: string, value: unknown) => res.header(name, value),
-    status(code: number) {
-      status = code;
-    },
-    send(b: unknown) {
-      body = b;
-    },
-    end() {
-      if (res.headersSent) return;
-      const refused = limited();
-      if (refused) {
-        return sendTooManyRequests(
-          res,
-          refused.retryAfterSeconds,
-          'Too many activities from this user; try again later',
-        );
-      }
-      if (status < 400) {
-        res.status(status);
-        if (body === undefined) res.end();
-        else res.send(body);
-        return;
-      }
-      if (status === 401)
-        return sendError(res, 401, 'Unauthorized', 'A valid Bot Framework token is required');
-      if (status === 405) return sendError(res, 405, 'MethodNotAllowed', 'Only POST is accepted');
-      if (status === 501) return sendError(res, 400, 'NotSupported', 'This activity is not supported');
-      if (status < 500) return sendError(res, status, 'BadArgument', 'The activity was not accepted');
-      return sendError(res, status, 'ServiceError', 'Internal error');
-    },
-  };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { defaultLogger, type SqlLogger } from './logger.js';
-import { AsyncMutex, KeyedMutex, insideTransactionOf, txScopes, type TxScope } from './mutex.js';
+import { AsyncMutex, KeyedMutex, insideTransactionOf, runInScope, txScopes, type TxScope } from './mutex.js';
 import { toPgPlaceholders } from './placeholders.js';
 import {
   SqlError,
@@ -40,6 +40,11 @@ export interface PgDbOptions {
   /** Shown in pg_stat_activity (default "tro-ly-cong-dan-so"). */
   applicationName?: string;
   logger?: SqlLogger;
+  /**
+   * Report the outer handle used inside one of its transactions, instead of letting the statement
+   * run outside it (default true). See runInScope for its cost.
+   */
+  checkTransactions?: boolean;
 }
 
 const SQL_CACHE_MAX = 1000;
@@ -147,7 +152,7 @@ export class PgDb implements SqlDb {
       const tx = new PgTx(this, client, scope);
       let result: T;
       try {
-        result = await txScopes.run(scope, () => fn(tx));
+        result = await runInScope(this.options.checkTransactions ?? true, scope, () => fn(tx));
         scope.done = true;
         await this.query(client, 'COMMIT', undefined);
       } catch (err) {

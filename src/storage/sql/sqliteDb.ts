@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { durably, isWritable, openDatabase, type Db } from '../database.js';
-import { AsyncMutex, KeyedMutex, insideTransactionOf, txScopes, type TxScope } from './mutex.js';
+import { AsyncMutex, KeyedMutex, insideTransactionOf, runInScope, txScopes, type TxScope } from './mutex.js';
 import {
   SqlError,
   assertChannel,
@@ -57,6 +57,11 @@ export interface SqliteDbOptions {
   /** Close the better-sqlite3 connection on close() (default true). */
   ownsConnection?: boolean;
   logger?: SqlLogger;
+  /**
+   * Report the outer handle used inside one of its transactions, instead of waiting for the
+   * transaction forever (default true). See runInScope for its cost.
+   */
+  checkTransactions?: boolean;
 }
 
 /**
@@ -80,6 +85,7 @@ export class SqliteDb implements SqlDb {
   private readonly file: FileState;
   private readonly fileKey: string | undefined;
   private readonly ownsConnection: boolean;
+  private readonly checkTransactions: boolean;
   readonly logger: SqlLogger;
   private closed = false;
 
@@ -88,6 +94,7 @@ export class SqliteDb implements SqlDb {
     options: SqliteDbOptions = {},
   ) {
     this.ownsConnection = options.ownsConnection ?? true;
+    this.checkTransactions = options.checkTransactions ?? true;
     this.logger = options.logger ?? defaultLogger;
     const { key, state } = acquireFileState(raw);
     this.fileKey = key;
@@ -238,7 +245,7 @@ export class SqliteDb implements SqlDb {
       this.execSync('BEGIN IMMEDIATE');
       let result: T;
       try {
-        result = await txScopes.run(scope, () => fn(tx));
+        result = await runInScope(this.checkTransactions, scope, () => fn(tx));
         scope.done = true;
         this.execSync('COMMIT');
       } catch (err) {
