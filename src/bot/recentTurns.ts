@@ -75,17 +75,11 @@ export class RecentTurns {
     return ((context.turnState.get(PENDING) as RecentTurn[] | undefined)?.length ?? 0) > 0;
   }
 
-  /** Stores the turn's lines and drops the conversation's lines beyond `keep`, in one transaction. */
-  async flush(context: TurnLike): Promise<void> {
-    if (!this.hasPending(context)) return;
-    await this.db.transaction((tx) => this.flushIn(tx, context));
-  }
-
   /**
-   * `flush` inside the caller's transaction `tx` (TurnPersistence writes the turn's state in the
-   * same one).
+   * Stores the turn's lines with `tx`, a transaction of the caller's (TurnPersistence writes the
+   * turn's state in the same one), and drops the conversation's lines beyond `keep`.
    */
-  async flushIn(tx: SqlDb, context: TurnLike): Promise<void> {
+  async flush(tx: SqlDb, context: TurnLike): Promise<void> {
     const pending = context.turnState.get(PENDING) as RecentTurn[] | undefined;
     if (!pending?.length) return;
     context.turnState.delete(PENDING);

@@ -34,7 +34,7 @@ export class TurnPersistence {
     }
     if (!states.length && !this.o.recentTurns.hasPending(context)) return;
     await this.o.db.transaction(async (tx) => {
-      await this.o.recentTurns.flushIn(tx, context);
+      await this.o.recentTurns.flush(tx, context);
       const storage = new SqlStorage(tx);
       for (const s of states) await storage.write(s.changes);
     });

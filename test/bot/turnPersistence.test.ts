@@ -1,4 +1,3 @@
-import { TestAdapter, TurnContext, type Activity } from 'botbuilder';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RecentTurns } from '../../src/bot/recentTurns.js';
 import { TurnPersistence } from '../../src/bot/turnPersistence.js';
@@ -6,18 +5,10 @@ import { ChangeCheckedConversationState } from '../../src/storage/changeCheckedS
 import type { SqlDb } from '../../src/storage/sql/index.js';
 import { SqlStorage } from '../../src/storage/sqlStorage.js';
 import { sqlBackends } from '../helpers/postgres.js';
+import { messageTurn } from '../helpers/turnContext.js';
 
 /** What a turn leaves in the store: its transcript lines and its state, together or not at all. */
 const backends = sqlBackends('turn-persistence-');
-
-const message = (text: string): Partial<Activity> => ({
-  type: 'message',
-  channelId: 'webchat',
-  conversation: { id: 'conv-1', name: '', isGroup: false, conversationType: 'personal' },
-  from: { id: 'citizen-1', name: 'Công dân' },
-  recipient: { id: 'bot', name: 'Trợ lý' },
-  text,
-});
 
 /** Makes every write of the bot state fail inside the store (a real SQL error, not a stub). */
 async function failStateWrites(db: SqlDb): Promise<void> {
@@ -51,7 +42,7 @@ describe.each(backends)('TurnPersistence on $name', (backend) => {
     const persistence = new TurnPersistence({ db: opened.db, recentTurns, states: [state] });
     /** One turn: the citizen's line and the bot's, the topic set, then `fail` or not. */
     const turn = async (text: string, fail = false) => {
-      const context = new TurnContext(new TestAdapter(), message(text));
+      const context = messageTurn(text);
       const at = new Date().toISOString();
       recentTurns.record(context, { from: 'user', text, at });
       await topic.set(context, text);
@@ -59,7 +50,7 @@ describe.each(backends)('TurnPersistence on $name', (backend) => {
       await persistence.save(context, !fail);
     };
     const stored = async () => {
-      const context = new TurnContext(new TestAdapter(), message(''));
+      const context = messageTurn('');
       return {
         lines: (await recentTurns.recent(context)).map((l) => l.text),
         topic: await topic.get(context),

@@ -1,9 +1,7 @@
 import {
   ConversationState,
-  TestAdapter,
   TurnContext,
   UserState,
-  type Activity,
   type BotState,
   type Storage,
   type StoreItems,
@@ -15,6 +13,7 @@ import {
 } from '../../src/storage/changeCheckedState.js';
 import { SqlStorage } from '../../src/storage/sqlStorage.js';
 import { sqlBackends } from '../helpers/postgres.js';
+import { messageTurn } from '../helpers/turnContext.js';
 
 /**
  * The state classes the bot uses keep botbuilder's behaviour (same reads, same writes, same
@@ -38,15 +37,6 @@ class CountingStorage implements Storage {
     return this.inner.delete(keys);
   }
 }
-
-const message = (text: string): Partial<Activity> => ({
-  type: 'message',
-  channelId: 'test',
-  conversation: { id: 'conv-1', name: '', isGroup: false, conversationType: 'personal' },
-  from: { id: 'citizen-1', name: 'Công dân' },
-  recipient: { id: 'bot', name: 'Trợ lý' },
-  text,
-});
 
 type StateClass = new (storage: Storage) => BotState;
 const pairs: { name: string; botbuilder: StateClass; ours: StateClass }[] = [
@@ -72,7 +62,7 @@ describe.each(backends)('state with the cheaper change check on $name', (backend
     const data = state.createProperty<{ topic?: string; steps?: number[] }>('Data');
     const seen: unknown[] = [];
     const turn = async (fn: (context: TurnContext) => Promise<void>, force = false) => {
-      const context = new TurnContext(new TestAdapter(), message('x'));
+      const context = messageTurn('x');
       await fn(context);
       await state.saveChanges(context, force);
       await state.saveChanges(context); // nothing changed since the save: no second write

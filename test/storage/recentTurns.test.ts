@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { RecentTurns } from '../../src/bot/recentTurns.js';
+import { RecentTurns, type TurnLike } from '../../src/bot/recentTurns.js';
 import { sqlBackends } from '../helpers/postgres.js';
 
 /** The conversation lines kept for the team's context, on both backends. */
@@ -17,7 +17,9 @@ describe.each(backends)('RecentTurns on $name', (backend) => {
     cleanup = opened.cleanup;
     const turns = new RecentTurns(opened.db, keep);
     await turns.migrate();
-    return { turns, db: opened.db };
+    /** The end of a turn: its lines written in a transaction, as TurnPersistence does. */
+    const flush = (t: TurnLike) => opened.db.transaction((tx) => turns.flush(tx, t));
+    return { turns, flush, db: opened.db };
   };
   const line = (from: 'user' | 'bot', text: string, n: number) => ({
     from,
@@ -31,16 +33,16 @@ describe.each(backends)('RecentTurns on $name', (backend) => {
   });
 
   it('keeps the last lines of each conversation, oldest first, and forgets the older ones', async () => {
-    const { turns, db } = await open(4);
+    const { turns, flush, db } = await open(4);
     for (let n = 0; n < 5; n++) {
       const t = turn('webchat', 'a');
       turns.record(t, line('user', `hỏi ${n}`, 2 * n));
       turns.record(t, line('bot', `đáp ${n}`, 2 * n + 1));
-      await turns.flush(t);
+      await flush(t);
     }
     const other = turn('zalo', 'a');
     turns.record(other, line('user', 'câu khác', 0));
-    await turns.flush(other);
+    await flush(other);
     expect((await turns.recent(turn('webchat', 'a'))).map((t) => `${t.from}:${t.text}`)).toEqual([
       'user:hỏi 3',
       'bot:đáp 3',
@@ -56,11 +58,11 @@ describe.each(backends)('RecentTurns on $name', (backend) => {
   });
 
   it('includes the running turn before it is flushed, and stores nothing until then', async () => {
-    const { turns } = await open(3);
+    const { turns, flush } = await open(3);
     const first = turn('webchat', 'b');
     turns.record(first, line('user', 'một', 0));
     turns.record(first, line('bot', 'hai', 1));
-    await turns.flush(first);
+    await flush(first);
     const running = turn('webchat', 'b');
     turns.record(running, line('user', 'ba', 2));
     turns.record(running, line('bot', 'bốn', 3));
@@ -69,17 +71,17 @@ describe.each(backends)('RecentTurns on $name', (backend) => {
   });
 
   it('forgets a conversation on clear, stored and pending lines, and only that one', async () => {
-    const { turns } = await open(12);
+    const { turns, flush } = await open(12);
     const a = turn('webchat', 'a');
     const b = turn('webchat', 'b');
     turns.record(a, line('user', 'một', 0));
     turns.record(b, line('user', 'hai', 0));
-    await turns.flush(a);
-    await turns.flush(b);
+    await flush(a);
+    await flush(b);
     const again = turn('webchat', 'a');
     turns.record(again, line('user', 'bắt đầu lại', 1));
     await turns.clear(again);
-    await turns.flush(again);
+    await flush(again);
     expect(await turns.recent(turn('webchat', 'a'))).toEqual([]);
     expect(await turns.recent(turn('webchat', 'b'))).toHaveLength(1);
   });
