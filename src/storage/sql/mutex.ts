@@ -72,9 +72,10 @@ export const txScopes = new AsyncLocalStorage<TxScope>();
 /**
  * Runs `fn` inside `scope`, where insideTransactionOf() sees it, when `check` is on; else just runs it.
  * The check is a programming aid with a price: the first AsyncLocalStorage.run turns on Node's
- * promise hooks for the whole process, and every promise pays for them from then on (about 3 % of
+ * promise hooks for the whole process, and every promise pays for them from then on (3–4 % of
  * a chat turn's CPU in the bench profile). The service runs without it unless
- * SQL_CHECK_TRANSACTIONS=1; tests, scripts and a SqlDb built without options run with it.
+ * SQL_CHECK_TRANSACTIONS=1 (the scripts too: they read the same setting); npm test and a SqlDb built
+ * without options run with it.
  */
 export function runInScope<T>(check: boolean, scope: TxScope, fn: () => T): T {
   return check ? txScopes.run(scope, fn) : fn();
