@@ -60,11 +60,6 @@ export function redactPii(text: string): RedactionResult {
   return { text: out, kinds: kindsOf(spans) };
 }
 
-/** Which kinds of personal data the text contains (same rules as `redactPii`). */
-export function detectSensitive(text: string): PiiKind[] {
-  return kindsOf(findPii(toNfc(text)));
-}
-
 interface Span {
   start: number;
   end: number;
