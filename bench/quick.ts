@@ -4,7 +4,8 @@
  * `npm start`, or BENCH_SERVICE_NODE_ARGS), a 5 s warm-up, saturation with BENCH_CITIZENS (100)
  * for BENCH_SECONDS (15), then BENCH_RATE (300) msg/s offered for as long. Prints throughput,
  * the service's CPU per message, the turn latency at the offered rate and the RSS after.
- * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the service. No figure here is a target:
+ * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the service, BENCH_HEAP_PROF=<dir> an allocation
+ * profile (see README). No figure here is a target:
  * `npm run bench` is the reference run.
  */
 import fs from 'node:fs';

@@ -130,14 +130,32 @@ const naive =
 const running = createApp(config, logger, naive ? { retriever: naive } : undefined);
 holder.app = running;
 
+// BENCH_HEAP_PROF=<dir>: a sampling profile of every allocation from ready to stop, garbage
+// included (what the GC has to clean up), written as a .heapprofile for Chrome DevTools.
+const heapProfDir = process.env.BENCH_HEAP_PROF;
+const heapSession = heapProfDir ? new (await import('node:inspector')).Session() : undefined;
+const post = (method: string, params?: object) =>
+  new Promise<unknown>((resolve, reject) =>
+    heapSession!.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
+  );
+const writeHeapProfile = async () => {
+  if (!heapSession || !heapProfDir) return;
+  const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: unknown };
+  fs.mkdirSync(heapProfDir, { recursive: true });
+  fs.writeFileSync(`${heapProfDir}/alloc.${process.pid}.heapprofile`, JSON.stringify(profile));
+};
+
 let stopping = false;
 const stop = () => {
   if (stopping) return;
   stopping = true;
-  running.stop().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
+  writeHeapProfile()
+    .catch((err) => logger.warn({ err }, 'bench: heap profile not written'))
+    .then(() => running.stop())
+    .then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
 };
 
 process.on('message', (m: ServeCommand) => {
@@ -179,6 +197,15 @@ try {
   send({ type: 'listening', port, ms: performance.now() });
   await running.loadKnowledge();
   naive?.prepare(); // in the same tick: no question reaches the baseline before it is built
+  if (heapSession) {
+    heapSession.connect();
+    await post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      // BENCH_HEAP_PROF_SURVIVORS=1: only what survived a scavenge (what gets promoted).
+      includeObjectsCollectedByMinorGC: process.env.BENCH_HEAP_PROF_SURVIVORS !== '1',
+    });
+  }
   send({ type: 'ready', ms: performance.now() });
 } catch (err) {
   send({ type: 'error', message: err instanceof Error ? err.message : String(err) });

@@ -106,18 +106,19 @@ export class CitizenBot extends ActivityHandler {
   private async handleMessage(context: TurnContext): Promise<void> {
     const { logger, maxMessageChars } = this.options;
     const activity = context.activity;
-    const log = logger.child({
+    // Merged into the few lines logged here (a child logger per message costs every turn).
+    const where = {
       channel: activity.channelId,
       conversationId: activity.conversation?.id,
       activityId: activity.id,
-    });
+    };
     const raw = toNfc(typeof activity.text === 'string' ? activity.text : '').trim();
     this.recordBotReplies(context);
 
     // A user flooding the bot gets a polite brake; the dialogs (retrieval, model calls) do not run.
     const userKey = `${activity.channelId}:${activity.from?.id ?? activity.conversation?.id ?? ''}`;
     if (!this.userLimiter.take(userKey).ok) {
-      log.info({ userId: activity.from?.id }, 'user over the message rate limit');
+      logger.info({ ...where, userId: activity.from?.id }, 'user over the message rate limit');
       await context.sendActivity(TOO_FAST_TEXT);
       return;
     }
@@ -127,14 +128,14 @@ export class CitizenBot extends ActivityHandler {
       return;
     }
     if (raw.length > maxMessageChars) {
-      log.info({ chars: raw.length }, 'message too long');
+      logger.info({ ...where, chars: raw.length }, 'message too long');
       await context.sendActivity(TOO_LONG_TEXT(maxMessageChars));
       return;
     }
     // One pass finds the personal data: what to redact, and what the citizen should not share.
     const { text, kinds } = redactPii(raw);
     const sensitive = kinds.filter((k) => k !== 'phone' && k !== 'email');
-    log.debug({ text, sensitive }, 'message');
+    logger.debug({ ...where, text, sensitive }, 'message');
     // From here on only the redacted text exists for the dialogs, the state and the store.
     activity.text = text;
     this.remember(context, 'user', text);

@@ -15,6 +15,9 @@ import { foldDiacritics, toNfc } from '../text/vietnamese.js';
  * (and NFD input) behaves the same.
  */
 
+const NON_ASCII = /[^\u0000-\u007F]/;
+const HAS_DIGIT = /\d/;
+
 export type PiiKind = 'cccd' | 'phone' | 'email' | 'bank_account' | 'card' | 'otp' | 'password';
 
 /** All kinds, in the order `kinds` are reported. */
@@ -90,6 +93,8 @@ function findPii(t: string): Span[] {
  * a different length is kept as it is.
  */
 export function foldForMatching(t: string): string {
+  // Plain ASCII: lowercasing it keeps every offset.
+  if (!NON_ASCII.test(t)) return t.toLowerCase();
   let out = '';
   for (let i = 0; i < t.length; i++) {
     const ch = t[i]!;
@@ -110,6 +115,7 @@ export function foldForMatching(t: string): string {
 const EMAIL = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu;
 
 function findEmails(t: string): Span[] {
+  if (!t.includes('@')) return [];
   return [...t.matchAll(EMAIL)].map((m) => ({ start: m.index, end: m.index + m[0].length, kind: 'email' }));
 }
 
@@ -289,6 +295,8 @@ const URL = /(?:https?:\/\/|www\.)\S+/giu;
 const NO_CONTEXT: NumberContext = { hits: [], previousWord: '' };
 
 function findNumbers(t: string, f: string): Span[] {
+  // Every number chain starts with a digit.
+  if (!HAS_DIGIT.test(t)) return [];
   const spans: Span[] = [];
   const words = indexWords(f);
   const urls = [...t.matchAll(URL)].map((m) => [m.index, m.index + m[0].length] as const);

@@ -6,6 +6,7 @@ import {
   STOPWORDS_FOLDED,
   tokenize,
 } from '../text/vietnamese.js';
+import type { SparseVector } from './sparseVectors.js';
 
 export interface HashingEmbeddingsParams extends EmbeddingsParams {
   /** Vector size; a power of two keeps collisions rare for a corpus of this size. */
@@ -37,8 +38,20 @@ export class HashingEmbeddings extends Embeddings {
     return this.embed(text);
   }
 
-  /** Synchronous embedding, for the hot path of retrieval. */
+  /** Synchronous embedding (dense, as LangChain's Embeddings return it). */
   embed(text: string): number[] {
+    const { indices, values } = this.embedSparse(text);
+    const vector = new Array<number>(this.dimensions).fill(0);
+    for (let i = 0; i < indices.length; i++) vector[indices[i]!] = values[i]!;
+    return vector;
+  }
+
+  /**
+   * The same vector as `embed`, as its non-zero values in dimension order: the hot path of
+   * retrieval, which would otherwise allocate and scan the whole dense vector for a query that
+   * uses a few dozen of its dimensions.
+   */
+  embedSparse(text: string): SparseVector {
     const counts = new Map<number, number>();
     const add = (feature: string, weight: number) => {
       const h = fnv1a(feature);
@@ -58,17 +71,27 @@ export class HashingEmbeddings extends Embeddings {
         for (let j = 0; j + 3 <= padded.length; j++) add(`c:${padded.slice(j, j + 3)}`, 0.25);
       }
     }
-    const vector = new Array<number>(this.dimensions).fill(0);
     let norm = 0;
+    // Summed in the order the features came (as the dense vector always was), so the norm, and
+    // with it every stored vector, stays bit for bit what it was.
     for (const [slot, value] of counts) {
       // Sublinear term frequency, keeping the hashed sign.
       const v = Math.sign(value) * Math.log1p(Math.abs(value));
-      vector[slot] = v;
+      counts.set(slot, v);
       norm += v * v;
     }
     norm = Math.sqrt(norm) || 1;
-    for (let i = 0; i < vector.length; i++) vector[i]! /= norm;
-    return vector;
+    const indices = Int32Array.from(counts.keys()).sort();
+    const values = Float64Array.from(indices, (slot) => counts.get(slot)! / norm);
+    // A feature whose weights cancelled out leaves a zero: not a non-zero value.
+    if (values.includes(0)) {
+      const keep = [...indices.keys()].filter((i) => values[i] !== 0);
+      return {
+        indices: Int32Array.from(keep, (i) => indices[i]!),
+        values: Float64Array.from(keep, (i) => values[i]!),
+      };
+    }
+    return { indices, values };
   }
 }
 

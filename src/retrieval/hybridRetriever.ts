@@ -10,9 +10,15 @@ import {
   tokenize,
 } from '../text/vietnamese.js';
 import type { SynonymMap } from '../text/synonyms.js';
-import { Bm25Index, selectTop } from './bm25.js';
+import { Bm25Index, topByScore } from './bm25.js';
 import { computeConfidence } from './confidence.js';
-import { InvertedVectors, SPARSE_DENSITY } from './sparseVectors.js';
+import {
+  InvertedVectors,
+  isSparse,
+  SPARSE_DENSITY,
+  squaredNorm,
+  type SparseVector,
+} from './sparseVectors.js';
 import type { IndexedChunk, LegHit, RetrievalHit, RetrievalResult, Retriever } from './types.js';
 
 export interface FaqQuestionVector {
@@ -151,7 +157,7 @@ export class HybridRetriever implements Retriever {
     const added = expansion.expansions.flatMap((e) => e.added).join(' ');
 
     const lexical = this.lexicalLeg(normalized, added);
-    const queryVector = await this.parts.embeddings.embedQuery(expansion.text);
+    const queryVector = await this.embedQuery(expansion.text);
     const vector = await this.vectorLeg(queryVector);
     const faq = this.faqLeg(queryVector);
 
@@ -220,31 +226,50 @@ export class HybridRetriever implements Retriever {
     };
   }
 
+  /**
+   * The query's vector: sparse when the embedding offers it and the vector leg can use it (the
+   * exact search over sparse chunk vectors), else LangChain's dense `embedQuery`.
+   */
+  private async embedQuery(text: string): Promise<number[] | SparseVector> {
+    const { embeddings } = this.parts;
+    if (this.exactVectors && hasSparseEmbedding(embeddings)) return embeddings.embedSparse(text);
+    return embeddings.embedQuery(text);
+  }
+
   private lexicalLeg(normalized: string, added: string): LegHit[] {
     const typed = analyze(normalized);
     const extra = analyze(added);
     const foldedTerms = new Map<string, number>();
     for (const t of extra.folded) foldedTerms.set(t, FUSION.expansionWeight);
     for (const t of typed.folded) foldedTerms.set(t, 1);
-    const scores = new Map<number, number>();
-    for (const r of this.folded.search(foldedTerms, FUSION.legDepth * 2)) scores.set(r.index, r.score);
+    // Both fields' scores summed per chunk (BM25 scores are positive: 0 means not found yet).
+    const scores = new Float64Array(this.chunks.length);
+    const found: number[] = [];
+    for (const r of this.folded.search(foldedTerms, FUSION.legDepth * 2)) {
+      scores[r.index] = r.score;
+      found.push(r.index);
+    }
     if (hasDiacritics(normalized)) {
       const accentedTerms = new Map<string, number>();
       for (const t of typed.accented) accentedTerms.set(t, FUSION.accentedWeight);
       for (const r of this.accented.search(accentedTerms, FUSION.legDepth * 2)) {
-        scores.set(r.index, (scores.get(r.index) ?? 0) + r.score);
+        if (scores[r.index] === 0) found.push(r.index);
+        scores[r.index]! += r.score;
       }
     }
-    return [...scores.entries()]
-      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
-      .slice(0, FUSION.legDepth)
-      .map(([i, score], r) => ({ chunkId: this.chunks[i]!.id, score, rank: r + 1 }));
+    return topByScore(found, FUSION.legDepth, scores).map((i, r) => ({
+      chunkId: this.chunks[i]!.id,
+      score: scores[i]!,
+      rank: r + 1,
+    }));
   }
 
-  private async vectorLeg(queryVector: number[]): Promise<LegHit[]> {
+  private async vectorLeg(queryVector: number[] | SparseVector): Promise<LegHit[]> {
     const k = Math.min(FUSION.legDepth, this.chunks.length);
     if (k === 0) return [];
     if (this.exactVectors) return this.exactVectorLeg(queryVector, k);
+    // embedQuery gives a sparse vector only when there are exact vectors.
+    if (isSparse(queryVector)) throw new Error('a sparse query vector needs the exact vector leg');
     const results = await this.parts.vectorStore.similaritySearchVectorWithScore(queryVector, k);
     return results.map(([doc, distance], r) => ({
       chunkId: String(doc.metadata.chunkId),
@@ -254,9 +279,9 @@ export class HybridRetriever implements Retriever {
   }
 
   /** The `k` chunks of highest cosine similarity, computed exactly over the inverted vectors. */
-  private exactVectorLeg(queryVector: number[], k: number): LegHit[] {
+  private exactVectorLeg(queryVector: number[] | SparseVector, k: number): LegHit[] {
     const { inverted, norms } = this.exactVectors!;
-    const queryNorm = Math.sqrt(dot(queryVector, queryVector));
+    const queryNorm = Math.sqrt(squaredNorm(queryVector));
     if (queryNorm === 0) return [];
     const sims = inverted.dots(queryVector);
     const candidates: number[] = [];
@@ -264,11 +289,11 @@ export class HybridRetriever implements Retriever {
       sims[i] = norms[i] ? sims[i]! / (norms[i]! * queryNorm) : 0;
       if (sims[i]! > 0) candidates.push(i);
     }
-    const top = selectTop(candidates, k, (a, b) => sims[a]! > sims[b]! || (sims[a] === sims[b] && a < b));
+    const top = topByScore(candidates, k, sims);
     return top.map((i, r) => ({ chunkId: this.chunks[i]!.id, score: sims[i]!, rank: r + 1 }));
   }
 
-  private faqLeg(queryVector: number[]): LegHit[] {
+  private faqLeg(queryVector: number[] | SparseVector): LegHit[] {
     // The dot product of the query with every FAQ question (exact: see InvertedVectors).
     const questions = this.parts.faqQuestions;
     const sims = this.faqVectors.dots(queryVector);
@@ -298,7 +323,9 @@ export class HybridRetriever implements Retriever {
    * a syllable also counts as mentioned when a synonym of the phrase it belongs to is there.
    */
   private coverage(normalized: string, expansions: RetrievalResult['expansions'], index: number): number {
-    const terms = [...new Set(contentSyllables(normalized))].filter((t) => !QUERY_FILLER.has(t));
+    // What was asked, in order ("chính trị", "giá vàng": its adjacent pairs count below).
+    const sequence = contentSyllables(normalized).filter((t) => !QUERY_FILLER.has(t));
+    const terms = [...new Set(sequence)];
     if (!terms.length) return 0;
     const present = this.syllableSets[index]!;
     const viaSynonym = new Set<string>();
@@ -316,8 +343,7 @@ export class HybridRetriever implements Retriever {
       if (present.has(t) || viaSynonym.has(t)) covered += w;
     }
     const unigram = total ? covered / total : 0;
-    // Adjacent pairs of what was asked ("chính trị", "giá vàng"): single syllables match by chance.
-    const sequence = contentSyllables(normalized).filter((t) => !QUERY_FILLER.has(t));
+    // Adjacent pairs of what was asked: single syllables match by chance.
     const pairs = sequence.slice(1).map((t, i) => [sequence[i]!, t] as const);
     if (!pairs.length) return unigram;
     const pairHits = pairs.filter(
@@ -325,6 +351,13 @@ export class HybridRetriever implements Retriever {
     ).length;
     return 0.5 * unigram + 0.5 * (pairHits / pairs.length);
   }
+}
+
+/** An embedding that also gives its vectors sparse (HashingEmbeddings). */
+function hasSparseEmbedding(
+  e: EmbeddingsInterface,
+): e is EmbeddingsInterface & { embedSparse(text: string): SparseVector } {
+  return typeof (e as { embedSparse?: unknown }).embedSparse === 'function';
 }
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -1,3 +1,9 @@
+/** A vector as its non-zero values: `values[i]` is at dimension `indices[i]`, dimensions ascending. */
+export interface SparseVector {
+  indices: Int32Array;
+  values: Float64Array;
+}
+
 /**
  * Vectors inverted by dimension: for each dimension, which vectors have a non-zero value there and
  * what it is. The dot product of a query with every vector then only visits the dimensions the
@@ -46,17 +52,32 @@ export class InvertedVectors {
    * The dot product of `query` with every vector, by position. Each one is summed in dimension
    * order, as a full dot product would be (the skipped terms are zeros), so the values are the same.
    */
-  dots(query: ArrayLike<number>): Float64Array {
+  dots(query: ArrayLike<number> | SparseVector): Float64Array {
     const sums = new Float64Array(this.size);
     const { starts, items, values } = this;
-    const dims = Math.min(query.length, starts.length - 1);
-    for (let d = 0; d < dims; d++) {
-      const q = query[d]!;
-      if (q === 0) continue;
+    const dims = starts.length - 1;
+    const sparse = isSparse(query);
+    const count = sparse ? query.indices.length : Math.min(query.length, dims);
+    for (let n = 0; n < count; n++) {
+      const d = sparse ? query.indices[n]! : n;
+      const q = sparse ? query.values[n]! : query[n]!;
+      if (q === 0 || d >= dims) continue;
       for (let j = starts[d]!, end = starts[d + 1]!; j < end; j++) sums[items[j]!]! += q * values[j]!;
     }
     return sums;
   }
+}
+
+export function isSparse(v: ArrayLike<number> | SparseVector): v is SparseVector {
+  return (v as SparseVector).indices instanceof Int32Array;
+}
+
+/** The dot product of a vector with itself. */
+export function squaredNorm(v: ArrayLike<number> | SparseVector): number {
+  const values = isSparse(v) ? v.values : v;
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i]! * values[i]!;
+  return sum;
 }
 
 /** Vectors are sparse enough for `InvertedVectors` to beat a graph search below this density. */

@@ -20,6 +20,7 @@ const HAS_COMBINING_MARK = /[\u0300-\u036f]/;
 const D_STROKE_LOWER = /[\u0111\u00F0]/g;
 const D_STROKE_UPPER = /[\u0110\u00D0]/g;
 const HAS_D_STROKE = /[\u0110\u0111\u00D0\u00F0]/;
+const NON_ASCII = /[^\u0000-\u007F]/;
 
 /**
  * NFC with the invisible noise removed: zero-width characters (U+200B–U+200D, U+FEFF, and also
@@ -40,6 +41,8 @@ export function normalizeText(s: string): string {
  * đ→d, Đ→D. Robust to NFD input and to stacked marks in any order (ệ, ộ, ữ…); keeps the casing.
  */
 export function foldDiacritics(s: string): string {
+  // Most citizens type without diacritics: plain ASCII has nothing to fold.
+  if (!NON_ASCII.test(s)) return s;
   return s
     .normalize('NFD')
     .replace(COMBINING_MARKS, '')

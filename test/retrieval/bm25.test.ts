@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Bm25Index } from '../../src/retrieval/bm25.js';
+import { Bm25Index, topByScore } from '../../src/retrieval/bm25.js';
 import { analyze } from '../../src/text/vietnamese.js';
 
 const terms = (...list: string[]) => new Map(list.map((t) => [t, 1]));
@@ -75,5 +76,21 @@ describe('Bm25Index', () => {
     const empty = new Bm25Index([]);
     expect(empty.size).toBe(0);
     expect(empty.search(terms('a'), 5)).toEqual([]);
+  });
+});
+
+describe('topByScore', () => {
+  it('gives what a full sort (score descending, then item ascending) cut to k gives', () => {
+    // Few distinct scores, so ties are common.
+    const scores = fc.array(fc.constantFrom(0, 0.5, 1, 1.5, 2, 2.25, 7), { minLength: 1, maxLength: 60 });
+    fc.assert(
+      fc.property(scores, fc.integer({ min: 0, max: 70 }), fc.boolean(), (values, k, shuffle) => {
+        const s = Float64Array.from(values);
+        const items = [...s.keys()];
+        if (shuffle) items.reverse();
+        const expected = [...items].sort((a, b) => s[b]! - s[a]! || a - b).slice(0, k);
+        expect(topByScore(Int32Array.from(items), k, s)).toEqual(expected);
+      }),
+    );
   });
 });

@@ -17,6 +17,24 @@ describe('HashingEmbeddings', () => {
     expect(doc).toEqual(embeddings.embed(text));
   });
 
+  it('gives the same vector sparse as dense: its non-zero values, in dimension order', () => {
+    const texts = [
+      'Cách kích hoạt tài khoản VNeID mức 2',
+      'chu ky so tu xa',
+      'CKS',
+      '',
+      'ạ ạ ạ',
+      'quên quên quên mật khẩu',
+    ];
+    for (const text of texts) {
+      const dense = embeddings.embed(text);
+      const { indices, values } = embeddings.embedSparse(text);
+      const nonZero = [...dense.keys()].filter((d) => dense[d] !== 0);
+      expect([...indices], text).toEqual(nonZero);
+      expect([...values], text).toEqual(nonZero.map((d) => dense[d]));
+    }
+  });
+
   it('returns unit-length vectors of the configured size', () => {
     for (const text of ['chữ ký số', 'Chuyển khoản bằng mã VietQR qua ứng dụng ngân hàng', 'VNeID']) {
       const v = embeddings.embed(text);
