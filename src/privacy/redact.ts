@@ -1,4 +1,4 @@
-import { foldDiacritics, toNfc } from '../text/vietnamese.js';
+import { foldDiacritics, isAscii, toNfc } from '../text/vietnamese.js';
 
 /**
  * Personal-data redaction, applied before anything a citizen typed is logged or stored.
@@ -15,7 +15,6 @@ import { foldDiacritics, toNfc } from '../text/vietnamese.js';
  * (and NFD input) behaves the same.
  */
 
-const NON_ASCII = /[^\u0000-\u007F]/;
 const HAS_DIGIT = /\d/;
 
 export type PiiKind = 'cccd' | 'phone' | 'email' | 'bank_account' | 'card' | 'otp' | 'password';
@@ -94,7 +93,7 @@ function findPii(t: string): Span[] {
  */
 export function foldForMatching(t: string): string {
   // Plain ASCII: lowercasing it keeps every offset.
-  if (!NON_ASCII.test(t)) return t.toLowerCase();
+  if (isAscii(t)) return t.toLowerCase();
   let out = '';
   for (let i = 0; i < t.length; i++) {
     const ch = t[i]!;

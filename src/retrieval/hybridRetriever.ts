@@ -119,7 +119,7 @@ export class HybridRetriever implements Retriever {
     if (chunkVectors && chunkVectors.length === parts.chunks.length && chunkVectors.length > 0) {
       const inverted = new InvertedVectors(chunkVectors);
       if (inverted.density < SPARSE_DENSITY) {
-        const norms = Float64Array.from(chunkVectors, (v) => Math.sqrt(dot(v, v)));
+        const norms = Float64Array.from(chunkVectors, (v) => Math.sqrt(squaredNorm(v)));
         this.exactVectors = { inverted, norms };
       }
     }
@@ -358,10 +358,4 @@ function hasSparseEmbedding(
   e: EmbeddingsInterface,
 ): e is EmbeddingsInterface & { embedSparse(text: string): SparseVector } {
   return typeof (e as { embedSparse?: unknown }).embedSparse === 'function';
-}
-
-function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
-  return sum;
 }

@@ -22,6 +22,11 @@ const D_STROKE_UPPER = /[\u0110\u00D0]/g;
 const HAS_D_STROKE = /[\u0110\u0111\u00D0\u00F0]/;
 const NON_ASCII = /[^\u0000-\u007F]/;
 
+/** True when the text is plain ASCII: nothing to fold, and lowercasing keeps every offset. */
+export function isAscii(s: string): boolean {
+  return !NON_ASCII.test(s);
+}
+
 /**
  * NFC with the invisible noise removed: zero-width characters (U+200B–U+200D, U+FEFF, and also
  * U+2060 word joiner and U+00AD soft hyphen) are dropped, and control characters other than
@@ -42,7 +47,7 @@ export function normalizeText(s: string): string {
  */
 export function foldDiacritics(s: string): string {
   // Most citizens type without diacritics: plain ASCII has nothing to fold.
-  if (!NON_ASCII.test(s)) return s;
+  if (isAscii(s)) return s;
   return s
     .normalize('NFD')
     .replace(COMBINING_MARKS, '')
