@@ -77,20 +77,14 @@ export class HashingEmbeddings extends Embeddings {
     for (const [slot, value] of counts) {
       // Sublinear term frequency, keeping the hashed sign.
       const v = Math.sign(value) * Math.log1p(Math.abs(value));
-      counts.set(slot, v);
+      // A slot whose weights cancelled out is a zero, not a non-zero value.
+      if (v === 0) counts.delete(slot);
+      else counts.set(slot, v);
       norm += v * v;
     }
     norm = Math.sqrt(norm) || 1;
     const indices = Int32Array.from(counts.keys()).sort();
     const values = Float64Array.from(indices, (slot) => counts.get(slot)! / norm);
-    // A feature whose weights cancelled out leaves a zero: not a non-zero value.
-    if (values.includes(0)) {
-      const keep = [...indices.keys()].filter((i) => values[i] !== 0);
-      return {
-        indices: Int32Array.from(keep, (i) => indices[i]!),
-        values: Float64Array.from(keep, (i) => values[i]!),
-      };
-    }
     return { indices, values };
   }
 }
