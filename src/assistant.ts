@@ -24,10 +24,10 @@ import { SqlUnansweredLog } from './unanswered/sqlUnansweredLog.js';
 /** The channel-independent assistant: store, knowledge, answer policy, dialogs and bot. */
 export interface Assistant {
   /**
-   * The synchronous SQLite connection (DATA_DIR/assistant.db), only for code not yet converted to
-   * `sql` (the team inbox, Zalo). With SQLite it is the connection `sql` wraps.
+   * With the embedded store, the SQLite connection (DATA_DIR/assistant.db) that `sql` wraps, for
+   * maintenance such as a checkpoint. With PostgreSQL there is none: no SQLite file is opened.
    */
-  db: Db;
+  db: Db | undefined;
   /** The store every repository uses: PostgreSQL when DATABASE_URL is set, else SQLite in DATA_DIR. */
   sql: SqlDb;
   /** Applies the repositories' migrations: awaited once before the first request or turn. */
@@ -60,15 +60,7 @@ export function createAssistant(
   logger: Logger,
   overrides: AssistantOverrides = {},
 ): Assistant {
-  const db = openDatabase(config.dataDir);
-  const sql: SqlDb = config.database
-    ? new PgDb({
-        url: config.database.url,
-        poolMax: config.database.poolMax,
-        logger,
-        checkTransactions: config.checkSqlTransactions,
-      })
-    : new SqliteDb(db, { ownsConnection: false, logger, checkTransactions: config.checkSqlTransactions });
+  const { db, sql } = openStore(config, logger);
   const storage = new SqlStorage(sql);
   const conversationState = new ChangeCheckedConversationState(storage);
   const userState = new ChangeCheckedUserState(storage);
@@ -110,7 +102,7 @@ export function createAssistant(
     })());
   const close = async () => {
     await sql.close().catch((err: unknown) => logger.warn({ err }, 'closing the store failed'));
-    db.close();
+    db?.close();
   };
   const dialog = new MainDialog({
     answers,
@@ -151,4 +143,15 @@ export function createAssistant(
     feedback,
     embedderId,
   };
+}
+
+/** PostgreSQL when DATABASE_URL is set (no SQLite file is opened then), else SQLite in DATA_DIR. */
+function openStore(config: Config, logger: Logger): { db: Db | undefined; sql: SqlDb } {
+  const checkTransactions = config.checkSqlTransactions;
+  if (config.database) {
+    const { url, poolMax } = config.database;
+    return { db: undefined, sql: new PgDb({ url, poolMax, logger, checkTransactions }) };
+  }
+  const db = openDatabase(config.dataDir);
+  return { db, sql: new SqliteDb(db, { ownsConnection: false, logger, checkTransactions }) };
 }

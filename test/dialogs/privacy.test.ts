@@ -68,7 +68,8 @@ describe('personal data sent by a citizen', () => {
     expect(everything).not.toContain(OTP);
     // …and not in the database files on disk either (WAL included), with the embedded store.
     if (bot.assistant.sql.dialect === 'sqlite') {
-      bot.assistant.db.pragma('wal_checkpoint(TRUNCATE)');
+      expect(bot.assistant.db).toBeDefined();
+      bot.assistant.db!.pragma('wal_checkpoint(TRUNCATE)');
       for (const file of fs.readdirSync(bot.config.dataDir).filter((f) => f.startsWith('assistant.db'))) {
         const bytes = fs.readFileSync(path.join(bot.config.dataDir, file));
         expect(bytes.includes(Buffer.from(CCCD)), file).toBe(false);

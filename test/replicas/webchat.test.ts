@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ETagConflictError } from '../../src/storage/sqlStorage.js';
 import { DirectLineClient, until, type DlActivity } from '../helpers/directLineClient.js';
@@ -72,6 +73,11 @@ describe.runIf(onPostgres)('two replicas sharing one PostgreSQL', () => {
     const stored = (await b.app.assistant.unanswered.list()).filter((q) => q.userId === 'citizen-replicas');
     expect(stored).toHaveLength(1);
     expect(stored[0]).toMatchObject({ text: 'nhà tôi nuôi gà bị toi thì báo ai', commune: 'phường 5' });
+    // Everything lives in PostgreSQL: no replica opened an embedded SQLite store beside it.
+    for (const r of [a, b]) {
+      expect(r.app.assistant.db).toBeUndefined();
+      expect(fs.readdirSync(r.config.dataDir).filter((f) => f.startsWith('assistant.db'))).toEqual([]);
+    }
   });
 
   it("delivers the bot's answer to the citizen's WebSocket on B when the message is posted to A", async () => {
