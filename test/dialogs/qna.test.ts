@@ -56,6 +56,18 @@ describe('answers', () => {
     expect(next!.text).not.toBe(first!.text);
   });
 
+  it('answers plain questions about renewing a signature or money arriving without a scam warning', async () => {
+    // Both once matched paraphrases filed under scam FAQs and opened with "Rất có thể là lừa đảo".
+    const [renewal] = await chat().say('cks cua toi sap het han roi thi gia han o dau a');
+    expect(renewal!.text.split('\n')[0]).not.toMatch(/lừa đảo/i);
+    expect(renewal!.text).toMatch(/nhà cung cấp/);
+    expect(sourcesLine(renewal!.text)).toMatch(/gia hạn/i);
+
+    const [arrived] = await chat().say('lam sao biet con gui tien vao tai khoan cho minh chua');
+    expect(arrived!.text).not.toMatch(/lừa đảo|chuyển nhầm/i);
+    expect(arrived!.text).toMatch(/lịch sử giao dịch/);
+  });
+
   it('leads with the safety steps when the citizen was scammed', async () => {
     const [reply] = await chat().say('tôi vừa bị lừa đảo chuyển tiền phải làm gì');
     expect(reply!.text.startsWith(SCAM_SAFETY_STEPS)).toBe(true);
