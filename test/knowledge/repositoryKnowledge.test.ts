@@ -1,8 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { markdownToChatText, truncateForPhone } from '../../src/answer/plainText.js';
 import { loadConfig } from '../../src/config.js';
+import { loadDocument } from '../../src/ingest/loaders.js';
 import { validateMarkdown } from '../../src/knowledgeConsole/frontMatter.js';
+import { listKnowledgeFiles } from '../../src/retrieval/indexBuilder.js';
 import { REAL_KNOWLEDGE_DIR } from '../helpers/knowledge.js';
 
 /**
@@ -10,14 +13,10 @@ import { REAL_KNOWLEDGE_DIR } from '../helpers/knowledge.js';
  * guide and FAQ entry carries the front matter reviewers need, and every FAQ answer reaches the
  * citizen whole (an answer longer than the chat's limit is cut, and its last steps lost).
  */
-const markdown = (dir: string) =>
-  fs
-    .readdirSync(path.join(REAL_KNOWLEDGE_DIR, dir))
-    .filter((f) => f.endsWith('.md'))
-    .map((f) => `${dir}/${f}`);
+const indexed = listKnowledgeFiles(REAL_KNOWLEDGE_DIR);
+const faqs = indexed.filter((f) => f.startsWith('faq/') && f.endsWith('.md'));
+const guides = indexed.filter((f) => f.startsWith('guides/') && f.endsWith('.md'));
 const read = (id: string) => fs.readFileSync(path.join(REAL_KNOWLEDGE_DIR, id), 'utf8');
-const faqs = markdown('faq');
-const guides = markdown('guides');
 
 describe('the repository knowledge', () => {
   it('has guides and FAQ entries to check', () => {
@@ -29,15 +28,17 @@ describe('the repository knowledge', () => {
     expect(() => validateMarkdown(read(id), { faq: id.startsWith('faq/') })).not.toThrow();
   });
 
-  it.each(faqs)('%s: paraphrases, an existing source, and an answer that is never cut', (id) => {
-    const { meta, body } = validateMarkdown(read(id), { faq: true });
-    const questions = meta.questions as unknown[];
+  it.each(faqs)('%s: paraphrases, an existing source, and an answer that is never cut', async (id) => {
+    const doc = await loadDocument(REAL_KNOWLEDGE_DIR, id);
+    const questions = doc.meta.questions as unknown[];
     expect(questions.length).toBeGreaterThanOrEqual(3);
     for (const q of questions) expect(typeof q === 'string' && q.trim() !== '').toBe(true);
-    if (meta.source !== undefined) {
-      expect(fs.existsSync(path.join(REAL_KNOWLEDGE_DIR, String(meta.source))), String(meta.source)).toBe(true);
+    if (doc.meta.source !== undefined) {
+      const source = String(doc.meta.source);
+      expect(fs.existsSync(path.join(REAL_KNOWLEDGE_DIR, source)), source).toBe(true);
     }
-    // Longer than the default ANSWER_MAX_CHARS, the answer is cut on the phone (see truncateForPhone).
-    expect(body.trim().length).toBeLessThanOrEqual(loadConfig({}).answerMaxChars);
+    // The answer as the chat sends it (composeExtractive), with the default ANSWER_MAX_CHARS.
+    const answer = markdownToChatText(doc.body.trim());
+    expect(truncateForPhone(answer, loadConfig({}).answerMaxChars).truncated).toBe(false);
   });
 });
