@@ -57,6 +57,9 @@ line('MRR@10', metrics.ours.mrrAt10, baselineBm25.mrrAt10);
 line('Recall@5 có dấu', metrics.ours.recallAt5WithDiacritics, baselineBm25.recallAt5WithDiacritics);
 line('Recall@5 không dấu', metrics.ours.recallAt5WithoutDiacritics, baselineBm25.recallAt5WithoutDiacritics);
 line('answered in scope', metrics.ours.answeredInScope);
+line('  first source right', metrics.ours.answeredRight ?? 0);
+line('asked "did you mean"', metrics.ours.clarifiedInScope ?? 0);
+line('  a suggestion right', metrics.ours.clarifiedWithRightSuggestion ?? 0);
 line('rejected out of scope', metrics.ours.rejectedOutOfScope);
 line('  (by confidence alone)', metrics.ours.rejectedOutOfScopeByConfidenceAlone);
 console.log('\nRecall@5 by style:');
@@ -73,7 +76,7 @@ if (process.argv.includes('--verbose')) {
     console.log(`  [${r.rank}] ${r.item.q}  → ${r.item.expected?.join(', ')}`);
   console.log('\nIn scope, not answered:');
   for (const r of inScope.filter((x) => !x.answered))
-    console.log(`  (${r.confidence.toFixed(2)}) ${r.item.q}`);
+    console.log(`  (${r.confidence.toFixed(2)}) ${r.clarified ? '[?] ' : ''}${r.item.q}`);
   console.log('\nIn scope, routed as out of scope:');
   for (const r of inScope.filter((x) => x.routedOut)) console.log(`  ${r.item.q}`);
   console.log('\nOut of scope, answered:');

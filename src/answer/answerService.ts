@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { PII_PLACEHOLDERS } from '../privacy/redact.js';
 import { CONFIDENCE } from '../retrieval/confidence.js';
-import type { RetrievalResult, Retriever } from '../retrieval/types.js';
+import type { IndexedChunk, RetrievalResult, Retriever } from '../retrieval/types.js';
 import { composeExtractive, formatSources, toSource } from './extractive.js';
-import type { Answer, AnswerSource } from './types.js';
+import type { Answer, AnswerSource, AnswerSuggestion } from './types.js';
 
 /** Writes an answer from retrieved passages with a language model; see `groundedGenerator.ts`. */
 export interface GroundedGenerator {
@@ -25,6 +25,10 @@ export interface AnswerServiceOptions {
   /** Time budget for the model; past it the extractive answer is used. */
   generatorTimeoutMs?: number;
   answerThreshold?: number;
+  /** Below this confidence the offline answer asks which entry the citizen means (`clarify`). */
+  clarifyBelow?: number;
+  /** The same, when the lexical and vector legs agree on the best document. */
+  clarifyBelowWhenLegsAgree?: number;
 }
 
 export interface AnswerRequest {
@@ -56,15 +60,65 @@ function withoutPlaceholders(text: string): string {
 export const NOT_ANSWERED_TEXT =
   'Mình chưa có thông tin chính xác về câu hỏi này nên không dám trả lời sai cho bạn.';
 
+export const CLARIFY_INTRO =
+  'Mình chưa chắc đã hiểu đúng ý bạn. Có phải bạn muốn hỏi một trong những điều này không?';
+
+/** Longest suggestion label: a button on a phone screen. */
+const SUGGESTION_MAX_CHARS = 80;
+const MAX_SUGGESTIONS = 3;
+
+/**
+ * The text a suggestion button shows for a passage: an FAQ entry's question; for a guide, its title
+ * and section, or the section alone when both do not fit on a button.
+ */
+export function suggestionLabel(chunk: IndexedChunk): string {
+  const heading = chunk.headingPath.at(-1);
+  if (chunk.kind === 'faq' || !heading || heading === chunk.title) return shorten(chunk.title);
+  const full = `${chunk.title}: ${heading}`;
+  if (full.length <= SUGGESTION_MAX_CHARS) return full;
+  return shorten(heading.length >= 20 ? heading : chunk.title);
+}
+
+function shorten(label: string): string {
+  if (label.length <= SUGGESTION_MAX_CHARS) return label;
+  const cut = label.slice(0, SUGGESTION_MAX_CHARS - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > SUGGESTION_MAX_CHARS / 2 ? cut.slice(0, space) : cut).replace(/[\s,:;.-]+$/, '')}…`;
+}
+
+/**
+ * The nearest entries, one per subject: an FAQ entry and the guide it condenses are the same
+ * subject, and so are two sections of one guide.
+ */
+export function suggestionsFrom(retrieval: RetrievalResult): AnswerSuggestion[] {
+  const seen = new Set<string>();
+  const out: AnswerSuggestion[] = [];
+  for (const hit of retrieval.hits) {
+    const subject = hit.chunk.source ?? hit.chunk.docId;
+    const label = suggestionLabel(hit.chunk);
+    if (seen.has(subject) || seen.has(label)) continue;
+    seen.add(subject);
+    seen.add(label);
+    out.push({ label, chunkId: hit.chunk.id, file: hit.chunk.docId });
+    if (out.length === MAX_SUGGESTIONS) break;
+  }
+  return out;
+}
+
 /**
  * The answer policy: retrieve, decide whether the passages answer the question, then write the
  * answer (with a configured model, or extractively offline), always with its sources.
  */
 export class AnswerService {
   private readonly threshold: number;
+  private readonly clarifyBelow: number;
+  private readonly clarifyBelowWhenLegsAgree: number;
 
   constructor(private readonly options: AnswerServiceOptions) {
     this.threshold = options.answerThreshold ?? CONFIDENCE.answerThreshold;
+    this.clarifyBelow = options.clarifyBelow ?? CONFIDENCE.clarifyBelow;
+    this.clarifyBelowWhenLegsAgree =
+      options.clarifyBelowWhenLegsAgree ?? Math.min(this.clarifyBelow, CONFIDENCE.clarifyBelowWhenLegsAgree);
   }
 
   async answer(request: AnswerRequest): Promise<Answer> {
@@ -74,20 +128,14 @@ export class AnswerService {
     const retrieval = await this.options.retriever.retrieve(query, { k: 5 });
     const id = randomUUID();
     const best = retrieval.hits[0];
-    if (!best || retrieval.confidence < this.threshold) {
-      return {
-        id,
-        answered: false,
-        text: NOT_ANSWERED_TEXT,
-        body: NOT_ANSWERED_TEXT,
-        sources: [],
-        confidence: retrieval.confidence,
-        mode: 'none',
-        retrieval,
-      };
-    }
+    if (!best || retrieval.confidence < this.threshold) return this.notAnswered(id, retrieval);
     const topic = best.chunk.topic;
-    if (retrieval.faqMatch && best.chunk.id === retrieval.faqMatch.chunkId) {
+    // Between the two thresholds the nearest entry is as often wrong as right: a configured model
+    // judges whether the passages answer, the offline policy asks the citizen what they mean.
+    const sure =
+      retrieval.confidence >=
+      (retrieval.signals.agreement ? this.clarifyBelowWhenLegsAgree : this.clarifyBelow);
+    if (sure && retrieval.faqMatch && best.chunk.id === retrieval.faqMatch.chunkId) {
       const composed = composeExtractive({ ...retrieval, hits: [best] }, this.options.maxChars);
       return this.finish(id, composed.body, [toSource(best)], retrieval, 'faq', topic);
     }
@@ -97,27 +145,72 @@ export class AnswerService {
         const generated = await this.withTimeout((signal) =>
           this.options.generator!.generate(question, retrieval, signal),
         );
-        if (!generated) {
-          return {
-            id,
-            answered: false,
-            text: NOT_ANSWERED_TEXT,
-            body: NOT_ANSWERED_TEXT,
-            sources: [],
-            confidence: retrieval.confidence,
-            mode: 'none',
-            retrieval,
-          };
-        }
+        if (!generated) return this.notAnswered(id, retrieval);
         return this.finish(id, generated.body, generated.sources, retrieval, 'generative', topic);
       } catch (err) {
         fallbackReason = err instanceof Error ? err.message : String(err);
         this.options.logger.warn({ err: fallbackReason }, 'model answer failed; using the extractive answer');
       }
     }
-    const composed = composeExtractive(retrieval, this.options.maxChars);
-    const answer = this.finish(id, composed.body, composed.sources, retrieval, 'extractive', topic);
+    const answer = sure ? this.extractive(id, retrieval) : this.clarify(id, retrieval);
     return fallbackReason ? { ...answer, fallbackReason } : answer;
+  }
+
+  /**
+   * The answer from the entry the citizen chose among the suggestions of `question`; undefined
+   * when that entry is no longer among them (the knowledge changed in between).
+   */
+  async answerChosen(question: string, chunkId: string): Promise<Answer | undefined> {
+    const retrieval = await this.options.retriever.retrieve(withoutPlaceholders(question), { k: 5 });
+    const chosen = retrieval.hits.find((h) => h.chunk.id === chunkId);
+    if (!chosen) return undefined;
+    const rest = retrieval.hits.filter((h) => h !== chosen && h.chunk.docId === chosen.chunk.docId);
+    const hits = chosen.chunk.kind === 'faq' ? [chosen] : [chosen, ...rest];
+    const answer = this.extractive(randomUUID(), { ...retrieval, hits });
+    return { ...answer, mode: chosen.chunk.kind === 'faq' ? 'faq' : 'extractive' };
+  }
+
+  private extractive(id: string, retrieval: RetrievalResult): Answer {
+    const composed = composeExtractive(retrieval, this.options.maxChars);
+    return this.finish(
+      id,
+      composed.body,
+      composed.sources,
+      retrieval,
+      'extractive',
+      retrieval.hits[0]?.chunk.topic,
+    );
+  }
+
+  private clarify(id: string, retrieval: RetrievalResult): Answer {
+    const suggestions = suggestionsFrom(retrieval);
+    if (!suggestions.length) return this.notAnswered(id, retrieval);
+    const text = [CLARIFY_INTRO, ...suggestions.map((s, i) => `${i + 1}. ${s.label}`)].join('\n');
+    return {
+      id,
+      answered: false,
+      text,
+      body: text,
+      sources: [],
+      confidence: retrieval.confidence,
+      mode: 'clarify',
+      topic: retrieval.hits[0]?.chunk.topic,
+      suggestions,
+      retrieval,
+    };
+  }
+
+  private notAnswered(id: string, retrieval: RetrievalResult): Answer {
+    return {
+      id,
+      answered: false,
+      text: NOT_ANSWERED_TEXT,
+      body: NOT_ANSWERED_TEXT,
+      sources: [],
+      confidence: retrieval.confidence,
+      mode: 'none',
+      retrieval,
+    };
   }
 
   /**

@@ -12,6 +12,12 @@ export interface EvalRow {
   rank: number;
   baselineRank: number;
   answered: boolean;
+  /** The assistant asked which of the nearest entries the citizen means instead of answering. */
+  clarified: boolean;
+  /** Whether what the citizen gets first (the answer's first source, else a suggestion) is expected. */
+  firstRight: boolean;
+  /** For a clarified question: whether one of the suggestions is an expected document. */
+  suggestionRight: boolean;
   /** The dialogs would route it as out of scope (and the answer is not sure enough to override). */
   routedOut: boolean;
   confidence: number;
@@ -32,6 +38,12 @@ export interface EvalMetrics {
   questions: { inScope: number; withDiacritics: number; withoutDiacritics: number; outOfScope: number };
   ours: RetrievalFigures & {
     answeredInScope: number;
+    /** Of the in-scope questions answered outright, the share whose first source was expected. */
+    answeredRight?: number;
+    /** In-scope questions met with "did you mean" suggestions instead of an answer. */
+    clarifiedInScope?: number;
+    /** Of those, the share where a suggestion was an expected document. */
+    clarifiedWithRightSuggestion?: number;
     rejectedOutOfScope: number;
     rejectedOutOfScopeByConfidenceAlone: number;
   };
@@ -99,11 +111,21 @@ export async function evaluate(o: EvaluateOptions): Promise<{ rows: EvalRow[]; m
       return i < 0 ? Infinity : i + 1;
     };
     const intent = detectIntent(item.q).kind;
+    const isExpected = (chunkIds: readonly string[]) =>
+      answer.retrieval.hits.some(
+        (h) =>
+          chunkIds.includes(h.chunk.id) &&
+          [h.chunk.docId, h.chunk.source].some((d) => d && item.expected?.includes(d)),
+      );
+    const firstId = answer.answered ? answer.retrieval.hits[0]?.chunk.id : undefined;
     rows.push({
       item,
       rank: rankOf(docs),
       baselineRank: rankOf(baseDocs),
       answered: answer.answered,
+      clarified: answer.mode === 'clarify',
+      firstRight: firstId !== undefined && isExpected([firstId]),
+      suggestionRight: isExpected((answer.suggestions ?? []).map((s) => s.chunkId)),
       routedOut:
         intent === 'out_of_scope' && !(answer.answered && answer.confidence >= OUT_OF_SCOPE_OVERRIDE),
       confidence: retrieval.confidence,
@@ -133,6 +155,15 @@ export async function evaluate(o: EvaluateOptions): Promise<{ rows: EvalRow[]; m
     ours: {
       ...figures('rank'),
       answeredInScope: inScope.filter((r) => r.answered && !r.routedOut).length / (inScope.length || 1),
+      answeredRight: share(
+        inScope.filter((r) => r.answered && !r.routedOut),
+        (r) => r.firstRight,
+      ),
+      clarifiedInScope: share(inScope, (r) => r.clarified && !r.routedOut),
+      clarifiedWithRightSuggestion: share(
+        inScope.filter((r) => r.clarified && !r.routedOut),
+        (r) => r.suggestionRight,
+      ),
       rejectedOutOfScope: outScope.filter((r) => !r.answered || r.routedOut).length / (outScope.length || 1),
       rejectedOutOfScopeByConfidenceAlone:
         outScope.filter((r) => !r.answered).length / (outScope.length || 1),
@@ -143,6 +174,10 @@ export async function evaluate(o: EvaluateOptions): Promise<{ rows: EvalRow[]; m
     answers: o.answersMode,
   };
   return { rows, metrics };
+}
+
+function share<T>(rows: readonly T[], test: (row: T) => boolean): number {
+  return rows.filter(test).length / (rows.length || 1);
 }
 
 export function recallAt(rows: readonly EvalRow[], k: number, key: 'rank' | 'baselineRank' = 'rank'): number {

@@ -20,6 +20,19 @@ export const CONFIDENCE = {
   /** Below this the assistant says it does not know and offers the community team. */
   answerThreshold: 0.3,
   /**
+   * Below this (and above `answerThreshold`) the offline answer is not given outright: the citizen
+   * is asked which of the nearest entries they mean, or offered the community team. Chosen on the
+   * blind sweeps of citizen questions (docs/quality/blind-sweeps-2026-12-05, sweeps 1-3) and the
+   * eval set, and checked on the held-out sweep 4: below 0.8 about half the answers were wrong,
+   * above it few were.
+   */
+  clarifyBelow: 0.8,
+  /**
+   * When the lexical and the vector leg agree on the best document (`agreement`), answers down
+   * to this confidence were mostly right (eval: 18 of 24 between 0.3 and 0.8), so they are given.
+   */
+  clarifyBelowWhenLegsAgree: 0.6,
+  /**
    * Logistic weights fitted with class balancing on the eval set (253 in-scope, 45 out-of-scope
    * questions, 2026-11-23). Refit when the knowledge base or the eval set changes a lot.
    */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnswerService, NOT_ANSWERED_TEXT } from '../../src/answer/answerService.js';
+import { AnswerService, CLARIFY_INTRO, NOT_ANSWERED_TEXT } from '../../src/answer/answerService.js';
 import { PII_PLACEHOLDERS, redactPii } from '../../src/privacy/redact.js';
 import { CONFIDENCE } from '../../src/retrieval/confidence.js';
 import { buildRealIndex, removeDir, silentLogger, type BuiltIndex } from '../helpers/knowledge.js';
@@ -77,5 +77,63 @@ describe('AnswerService offline (no model configured)', () => {
     });
     const answer = await strict.answer({ question: 'quên mật khẩu VNeID phải làm sao' });
     expect(answer.answered).toBe(false);
+  });
+});
+
+describe('AnswerService offline, when it is not sure what the citizen means', () => {
+  // Sweep 4 (docs/quality): the nearest entry was the electricity-bill steps, given at 0.59.
+  const UNCOVERED = 'chặn cuộc gọi rác, số lạ trên điện thoại thế nào';
+
+  it('asks which of the nearest entries the citizen means instead of answering from one', async () => {
+    const answer = await answers.answer({ question: UNCOVERED });
+    expect(answer).toMatchObject({ answered: false, mode: 'clarify', sources: [] });
+    expect(answer.confidence).toBeGreaterThanOrEqual(CONFIDENCE.answerThreshold);
+    expect(answer.confidence).toBeLessThan(CONFIDENCE.clarifyBelow);
+    const suggestions = answer.suggestions!;
+    expect(suggestions.length).toBeGreaterThanOrEqual(1);
+    expect(suggestions.length).toBeLessThanOrEqual(3);
+    expect(answer.text.split('\n')).toEqual([
+      CLARIFY_INTRO,
+      ...suggestions.map((s, i) => `${i + 1}. ${s.label}`),
+    ]);
+    // One suggestion per subject: an FAQ entry and the guide it condenses are one subject.
+    const chunks = suggestions.map((s) => answer.retrieval.hits.find((h) => h.chunk.id === s.chunkId)!.chunk);
+    const subjects = chunks.map((c) => c.source ?? c.docId);
+    expect(new Set(subjects).size).toBe(subjects.length);
+    for (const s of suggestions) expect(s.label.length).toBeLessThanOrEqual(80);
+    expect(answer.text).not.toMatch(/Nguồn:/);
+  });
+
+  it('answers from the entry the citizen chose, and from nothing once it is gone', async () => {
+    const question = 'chuyển hơn 10 triệu sao app bắt quét mặt';
+    const asked = await answers.answer({ question });
+    expect(asked.mode).toBe('clarify');
+    const faceCheck = asked.suggestions!.find((s) => /khuôn mặt/i.test(s.label));
+    expect(faceCheck).toBeDefined();
+
+    const chosen = await answers.answerChosen(question, faceCheck!.chunkId);
+    expect(chosen).toMatchObject({ answered: true });
+    expect(chosen!.sources[0]!.file).toBe(faceCheck!.file);
+    expect(chosen!.body).toMatch(/khuôn mặt/i);
+    expect(chosen!.text.split('\n').at(-1)).toMatch(/^Nguồn: /);
+
+    expect(await answers.answerChosen(question, 'guides/khong-co.md#0')).toBeUndefined();
+  });
+
+  it('answers outright below the bar when the lexical and vector legs agree on the document', async () => {
+    const question = 'ĐT mới mua đặt mật khẩu màn hình ở đâu';
+    const answer = await answers.answer({ question });
+    expect(answer.retrieval.signals.agreement).toBe(1);
+    expect(answer.confidence).toBeLessThan(CONFIDENCE.clarifyBelow);
+    expect(answer.answered).toBe(true);
+    expect(answer.sources[0]!.file).toBe('guides/cb-su-dung-dien-thoai-thong-minh.md');
+
+    const withoutTheRule = new AnswerService({
+      retriever: built.index.retriever,
+      maxChars: MAX_CHARS,
+      logger: silentLogger(),
+      clarifyBelowWhenLegsAgree: CONFIDENCE.clarifyBelow,
+    });
+    expect((await withoutTheRule.answer({ question })).mode).toBe('clarify');
   });
 });

@@ -113,6 +113,22 @@ describe('grounded answers with an OpenAI-compatible model', () => {
     expect(answer.body).not.toContain('quá muộn');
   });
 
+  it('lets the model judge a question the offline policy is not sure about, and asks when it is down', async () => {
+    // Offline this gets "did you mean" suggestions (confidence between the two thresholds).
+    const unsure = 'chặn cuộc gọi rác, số lạ trên điện thoại thế nào';
+    fake.onChat(() => ({ content: NO_ANSWER_TOKEN }));
+    const judged = await service().answer({ question: unsure });
+    expect(fake.chatRequests()).toHaveLength(1);
+    expect(judged).toMatchObject({ answered: false, mode: 'none' });
+
+    fake.reset();
+    fake.onChat(() => ({ status: 500 }));
+    const fallback = await service().answer({ question: unsure });
+    expect(fallback).toMatchObject({ answered: false, mode: 'clarify' });
+    expect(fallback.fallbackReason).toBeTruthy();
+    expect(fallback.suggestions!.length).toBeGreaterThan(0);
+  });
+
   it('answers a strong FAQ match itself, without calling the model', async () => {
     fake.onChat(() => ({ content: 'không nên được dùng [1]' }));
     const answer = await service().answer({ question: 'lệ phí thủ tục bao nhiêu tiền' });

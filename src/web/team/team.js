@@ -2336,7 +2336,11 @@
       ' đoạn tìm được · độ tin cậy ' +
       num(data.confidence, 2) +
       ' · ' +
-      (answered ? 'trợ lý sẽ trả lời' : 'trợ lý sẽ chuyển cho Tổ công nghệ số');
+      (answered
+        ? 'trợ lý sẽ trả lời'
+        : data.answer && data.answer.mode === 'clarify'
+          ? 'trợ lý chưa chắc, sẽ hỏi lại "có phải bạn muốn hỏi…"'
+          : 'trợ lý sẽ chuyển cho Tổ công nghệ số');
   }
 
   function renderConfidence(data) {
@@ -2413,6 +2417,14 @@
           (a.sources || []).length ? h('h4', { text: 'Nguồn' }) : null,
           (a.sources || []).length ? sources : null,
         ]),
+      );
+    } else if (a.mode === 'clarify') {
+      box.append(
+        h('p', {
+          class: 'banner',
+          text: 'Bot chưa đủ chắc để trả lời: nó hỏi lại người dân bằng các gợi ý dưới đây, kèm nút "Không phải các câu trên" để chuyển cho Tổ công nghệ số.',
+        }),
+        h('p', { class: 'pre', text: a.text || '' }),
       );
     } else {
       box.append(
