@@ -19,7 +19,9 @@ export function suggestionLabel(chunk: IndexedChunk): string {
   if (chunk.kind === 'faq' || !heading || heading === chunk.title) return shorten(chunk.title);
   const full = `${chunk.title}: ${heading}`;
   if (full.length <= SUGGESTION_MAX_CHARS) return full;
-  return shorten(heading.length >= 20 ? heading : chunk.title);
+  // A section alone must say what it is about: not "Bước 5: …" of a guide the citizen cannot see.
+  const standsAlone = heading.length >= 20 && !/^(bước|mục|phần)\s*\d/i.test(heading);
+  return shorten(standsAlone ? heading : chunk.title);
 }
 
 function shorten(label: string): string {
