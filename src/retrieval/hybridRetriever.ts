@@ -51,6 +51,11 @@ export const FUSION = {
   accentedWeight: 0.5,
   /** An FAQ paraphrase this similar to the question wins outright. */
   faqStrong: 0.72,
+  /**
+   * A paraphrase this similar to the question as typed (before synonyms are added) counts as
+   * typed word for word.
+   */
+  faqTypedExact: 0.9,
   legDepth: 40,
 };
 
@@ -159,7 +164,10 @@ export class HybridRetriever implements Retriever {
     const lexical = this.lexicalLeg(normalized, added);
     const queryVector = await this.embedQuery(expansion.text);
     const vector = await this.vectorLeg(queryVector);
-    const faq = this.faqLeg(queryVector);
+    // A paraphrase is stored as written: the question as typed matches it better than the
+    // question with synonyms added ("ma otp la gi" is a paraphrase; its expansion is not).
+    const typedVector = expansion.expansions.length ? await this.embedQuery(normalized) : undefined;
+    const faq = this.faqLeg(queryVector, typedVector);
 
     const fused = new Map<number, { score: number; ranks: RetrievalHit['ranks'] }>();
     const fuse = (leg: 'lexical' | 'vector' | 'faq', hits: LegHit[]) => {
@@ -293,10 +301,16 @@ export class HybridRetriever implements Retriever {
     return top.map((i, r) => ({ chunkId: this.chunks[i]!.id, score: sims[i]!, rank: r + 1 }));
   }
 
-  private faqLeg(queryVector: number[] | SparseVector): LegHit[] {
+  private faqLeg(queryVector: number[] | SparseVector, typedVector?: number[] | SparseVector): LegHit[] {
     // The dot product of the query with every FAQ question (exact: see InvertedVectors).
     const questions = this.parts.faqQuestions;
     const sims = this.faqVectors.dots(queryVector);
+    if (typedVector) {
+      const typed = this.faqVectors.dots(typedVector);
+      // Only a near-exact match counts: short questions sharing a few words are close by chance.
+      for (let n = 0; n < sims.length; n++)
+        if (typed[n]! >= FUSION.faqTypedExact && typed[n]! > sims[n]!) sims[n] = typed[n]!;
+    }
     // The best question of each FAQ entry; entries in the order their first positive question
     // comes (the order ties keep).
     const slotCount = this.faqSlotChunkIds.length;

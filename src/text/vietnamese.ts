@@ -223,6 +223,9 @@ export const STOPWORDS_FOLDED: ReadonlySet<string> = new Set([
   'um',
 ]);
 
+/** The folded-field token for "là gì" (what is …), kept although both syllables are stopwords. */
+export const DEFINITION_TOKEN = 'la_gi';
+
 /** Token streams for the lexical index: unigrams followed by adjacent bigrams joined by "_". */
 export interface AnalyzedText {
   /** Lowercase NFC tokens as written (diacritics kept). */
@@ -251,14 +254,20 @@ export function foldToken(token: string): string {
 export function analyze(text: string): AnalyzedText {
   const accented: string[] = [];
   const folded: string[] = [];
+  // "X là gì" asks what X is: both words are stopwords, but the pair marks definitions.
+  const definitions: string[] = [];
+  let previous = '';
   for (const token of tokenize(normalizeText(text))) {
     const f = foldToken(token);
+    if (f === 'gi' && previous === 'la') definitions.push(DEFINITION_TOKEN);
+    previous = f;
     if (STOPWORDS_FOLDED.has(f)) continue;
     accented.push(token);
     folded.push(f);
   }
   return {
     accented: [...accented, ...bigrams(accented)],
-    folded: [...folded, ...bigrams(folded)],
+    // "là gì" alone asks about nothing.
+    folded: folded.length ? [...folded, ...bigrams(folded), ...definitions] : [],
   };
 }

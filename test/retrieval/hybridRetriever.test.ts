@@ -136,6 +136,21 @@ describe('hybrid retrieval over the real knowledge base', () => {
     expect(result.hits[0]!.chunk.questions).toContain(result.faqMatch!.question);
   });
 
+  it('matches a paraphrase typed word for word, although synonyms were added to the query', async () => {
+    // "ma otp la gi" is a paraphrase of the OTP entry; "otp" expands to other words for the other legs.
+    const result = await retriever.retrieve('ma otp la gi');
+    expect(result.expansions.length).toBeGreaterThan(0);
+    expect(result.faqMatch!.similarity).toBeGreaterThan(0.99);
+    expect(result.hits[0]!.chunk.docId).toBe('faq/at-khong-chia-se-otp-mat-khau.md');
+  });
+
+  it('answers "X là gì" with the entry that says what X is, not another entry about X', async () => {
+    for (const q of ['DVC la gi', 'dịch vụ công là gì']) {
+      const result = await retriever.retrieve(q);
+      expect(result.hits[0]!.chunk.source, q).toBe('guides/dvc-cong-dich-vu-cong-quoc-gia-la-gi.md');
+    }
+  });
+
   it('picks the better of two strong FAQ matches by all legs, not by a hair of similarity', async () => {
     // "cách nộp hồ sơ trực tuyến" is close to two FAQ entries: how to submit a dossier online,
     // and how to sign a dossier digitally. The first is what was asked.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   analyze,
+  DEFINITION_TOKEN,
   bigrams,
   canonicalSyllable,
   foldDiacritics,
@@ -330,9 +331,49 @@ describe('analyze', () => {
   });
 
   it('keeps diacritics in the accented stream only', () => {
-    const a = analyze('Chữ ký số là gì vậy?');
-    expect(a.accented).toEqual(['chữ', 'ký', 'số', 'chữ_ký', 'ký_số']);
-    expect(a.folded).toEqual(['chu', 'ki', 'so', 'chu_ki', 'ki_so']);
+    const a = analyze('Chữ ký số dùng để làm gì vậy?');
+    expect(a.accented).toEqual([
+      'chữ',
+      'ký',
+      'số',
+      'dùng',
+      'để',
+      'làm',
+      'chữ_ký',
+      'ký_số',
+      'số_dùng',
+      'dùng_để',
+      'để_làm',
+    ]);
+    expect(a.folded).toEqual([
+      'chu',
+      'ki',
+      'so',
+      'dung',
+      'de',
+      'lam',
+      'chu_ki',
+      'ki_so',
+      'so_dung',
+      'dung_de',
+      'de_lam',
+    ]);
+  });
+
+  it('marks a "là gì" (what is) question in the folded stream, though both words are stopwords', () => {
+    expect(analyze('Chữ ký số là gì vậy?').folded).toEqual([
+      'chu',
+      'ki',
+      'so',
+      'chu_ki',
+      'ki_so',
+      DEFINITION_TOKEN,
+    ]);
+    expect(analyze('DVC la gi').folded).toContain(DEFINITION_TOKEN);
+    expect(analyze('Cổng Dịch vụ công quốc gia là gì').folded).toContain(DEFINITION_TOKEN);
+    // Not when the two words are apart, nor in the accented stream.
+    expect(analyze('chữ ký số là cái gì').folded).not.toContain(DEFINITION_TOKEN);
+    expect(analyze('Chữ ký số là gì').accented).not.toContain(DEFINITION_TOKEN);
   });
 
   it('removes stopwords, with or without diacritics', () => {
