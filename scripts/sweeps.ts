@@ -15,12 +15,16 @@ import { cliSetup } from './cli.js';
 const DIR = 'docs/quality';
 const verbose = process.argv.includes('--verbose');
 
-type Verdict = 'good' | 'weak' | 'wrong' | 'declined' | 'out-of-scope';
+type Verdict = 'good' | 'weak' | 'wrong' | 'declined' | 'clarify-right' | 'clarify-none' | 'out-of-scope';
 
-/** The reviewers wrote "good", "weak", "wrong", "BAD: why", "false-decline", "oos-…". */
+/**
+ * The reviewers wrote "good", "weak", "wrong", "BAD: why", "false-decline", "oos-…", and for "did
+ * you mean" replies "clarify-right" (a suggestion fits) or "clarify-none".
+ */
 function verdictOf(raw: string): Verdict | undefined {
   const v = raw.trim().toLowerCase();
   if (v === 'good') return 'good';
+  if (v === 'clarify-right' || v === 'clarify-none') return v;
   if (v.startsWith('weak')) return 'weak';
   if (v.startsWith('wrong') || v.startsWith('bad')) return 'wrong';
   if (v.startsWith('oos')) return 'out-of-scope';
@@ -62,9 +66,15 @@ for (const file of files) {
     const wasAnswered = (cells[cAnswered!] ?? '').toLowerCase() === 'true';
     const source = answer.retrieval.hits[0]?.chunk.docId;
     // A verdict on an answer holds while the same source would come first.
+    // A "did you mean" verdict holds while the reply is still "did you mean" (the suggestions
+    // were judged by their labels, which the sweep did not record).
     const holds =
       verdict === 'out-of-scope' ||
-      (wasAnswered ? source !== undefined && source === cells[sourceCol] : verdict === 'declined');
+      (verdict.startsWith('clarify')
+        ? reply === 'clarify'
+        : wasAnswered
+          ? source !== undefined && source === cells[sourceCol]
+          : verdict === 'declined');
     const label = holds ? verdict : 'changed';
     counts.set(`${label}|${reply}`, (counts.get(`${label}|${reply}`) ?? 0) + 1);
     if (verbose && label !== 'good' && reply !== 'none')
@@ -72,7 +82,16 @@ for (const file of files) {
   }
   console.log(`\n${file}`);
   console.log(`  ${'verdict'.padEnd(14)}${REPLIES.map((r) => r.padStart(10)).join('')}`);
-  for (const label of ['good', 'weak', 'wrong', 'declined', 'out-of-scope', 'changed']) {
+  for (const label of [
+    'good',
+    'weak',
+    'wrong',
+    'clarify-right',
+    'clarify-none',
+    'declined',
+    'out-of-scope',
+    'changed',
+  ]) {
     const row = REPLIES.map((r) => counts.get(`${label}|${r}`) ?? 0);
     if (row.some(Boolean))
       console.log(`  ${label.padEnd(14)}${row.map((n) => String(n).padStart(10)).join('')}`);
