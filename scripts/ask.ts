@@ -31,6 +31,8 @@ const toJson = (a: Answer) => ({
   text: a.text,
   sources: a.sources.map(({ title, file, section, score }) => ({ title, file, section, score })),
   confidence: Math.round(a.confidence * 1000) / 1000,
+  mode: a.mode,
+  ...(a.suggestions ? { suggestions: a.suggestions.map(({ label, file }) => ({ label, file })) } : {}),
 });
 
 if (jsonl) {
