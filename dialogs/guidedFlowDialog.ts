@@ -1,3 +1,4 @@
+import type { Answer } from '../src/answer/types.js';
 import { ComponentDialog, TextPrompt, WaterfallDialog, type WaterfallStepContext } from 'botbuilder-dialogs';
 import type { DialogServices } from './dialogServices.js';
 import { detectIntent, fold } from './intents.js';
@@ -92,13 +93,20 @@ export class GuidedFlowDialog extends ComponentDialog {
         lastQuestion: flow.title,
         lastAnswer: undefined,
       });
-      await step.context.sendActivity(
-        answer.answered
-          ? answer.text
-          : 'Câu này mình chưa có thông tin chính xác. Khi xong hướng dẫn, bạn có thể gõ "gặp tổ công nghệ số" để hỏi người thật nhé.',
-      );
+      await step.context.sendActivity(midFlowReply(answer));
       await step.context.sendActivity('Mình tiếp tục hướng dẫn nhé:');
     }
     return step.replaceDialog(this.id, { flowId: flow.id, index });
   }
+}
+
+/** The reply to a question typed mid-flow; the flow's buttons stay the only ones on screen. */
+function midFlowReply(answer: Answer): string {
+  if (answer.answered) return answer.text;
+  const suggestions = answer.suggestions ?? [];
+  if (answer.mode === 'clarify' && suggestions.length) {
+    const list = suggestions.map((s) => `- ${s.label}`).join('\n');
+    return `Câu này mình chưa chắc đã hiểu đúng ý bạn. Có thể bạn muốn hỏi:\n${list}\nKhi xong hướng dẫn, bạn gõ lại câu đó, hoặc gõ "gặp tổ công nghệ số" để hỏi người thật nhé.`;
+  }
+  return 'Câu này mình chưa có thông tin chính xác. Khi xong hướng dẫn, bạn có thể gõ "gặp tổ công nghệ số" để hỏi người thật nhé.';
 }

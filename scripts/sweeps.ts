@@ -65,13 +65,14 @@ for (const file of files) {
     const reply = answer.answered ? 'answered' : answer.mode === 'clarify' ? 'clarify' : 'none';
     const wasAnswered = (cells[cAnswered!] ?? '').toLowerCase() === 'true';
     const source = answer.retrieval.hits[0]?.chunk.docId;
-    // A verdict on an answer holds while the same source would come first.
-    // A "did you mean" verdict holds while the reply is still "did you mean" (the suggestions
-    // were judged by their labels, which the sweep did not record).
+    // A verdict on an answer holds while the same source would come first; one on "did you mean"
+    // while the first suggestion is the same ("?": not recorded, then while it is "did you mean").
+    const recorded = cells[sourceCol];
+    const firstSuggestion = answer.suggestions?.[0]?.file;
     const holds =
       verdict === 'out-of-scope' ||
       (verdict.startsWith('clarify')
-        ? reply === 'clarify'
+        ? reply === 'clarify' && (recorded === '?' || recorded === firstSuggestion)
         : wasAnswered
           ? source !== undefined && source === cells[sourceCol]
           : verdict === 'declined');

@@ -62,6 +62,19 @@ describe('guided flows', () => {
       const [next] = await c.say('Tiếp');
       expect(next!.text).toBe(stepText(i, 2));
     });
+
+    it('names the nearest entries for an unsure question typed mid-flow, and stays in the flow', async () => {
+      const c = new TestChat(bot.assistant);
+      await c.say(`${FLOW_BUTTON_PREFIX}${title}`);
+      await c.say('Tiếp');
+      const replies = await c.say('chặn cuộc gọi rác, số lạ trên điện thoại thế nào');
+      expect(replies).toHaveLength(3);
+      expect(replies[0]!.text).toMatch(
+        /^Câu này mình chưa chắc đã hiểu đúng ý bạn\. Có thể bạn muốn hỏi:\n- /,
+      );
+      expect(replies[0]!.text).not.toMatch(/Nguồn:/);
+      expect(replies[2]!.text).toBe(stepText(i, 1));
+    });
   });
 
   it('walks to the last step and finishes with "Xong"', async () => {
