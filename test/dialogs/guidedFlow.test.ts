@@ -48,10 +48,16 @@ describe('guided flows', () => {
       expect(after!.text).toMatch(/^Chào bạn!/);
     });
 
-    it('answers a question typed mid-flow, then shows the same step again', async () => {
+    /** A chat at the flow's second step, where a question is typed. */
+    const atSecondStep = async () => {
       const c = new TestChat(bot.assistant);
       await c.say(`${FLOW_BUTTON_PREFIX}${title}`);
       await c.say('Tiếp');
+      return c;
+    };
+
+    it('answers a question typed mid-flow, then shows the same step again', async () => {
+      const c = await atSecondStep();
       const replies = await c.say('cách đặt mật khẩu mạnh cho tài khoản');
       expect(replies).toHaveLength(3);
       expect(replies[0]!.text).toMatch(/mật khẩu/i);
@@ -64,10 +70,7 @@ describe('guided flows', () => {
     });
 
     it('names the nearest entries for an unsure question typed mid-flow, and stays in the flow', async () => {
-      const c = new TestChat(bot.assistant);
-      await c.say(`${FLOW_BUTTON_PREFIX}${title}`);
-      await c.say('Tiếp');
-      const replies = await c.say('chặn cuộc gọi rác, số lạ trên điện thoại thế nào');
+      const replies = await (await atSecondStep()).say('chặn cuộc gọi rác, số lạ trên điện thoại thế nào');
       expect(replies).toHaveLength(3);
       expect(replies[0]!.text).toMatch(
         /^Câu này mình chưa chắc đã hiểu đúng ý bạn\. Có thể bạn muốn hỏi:\n- /,
