@@ -51,11 +51,6 @@ export const FUSION = {
   accentedWeight: 0.5,
   /** An FAQ paraphrase this similar to the question wins outright. */
   faqStrong: 0.72,
-  /**
-   * A paraphrase this similar to the question as typed (before synonyms are added) counts as
-   * typed word for word.
-   */
-  faqTypedExact: 0.9,
   legDepth: 40,
 };
 
@@ -84,6 +79,11 @@ const QUERY_FILLER = new Set(
   ).split(' '),
 );
 
+/** A question's content words in order, folded: two questions with the same are typed alike. */
+function faqWords(text: string): string {
+  return contentSyllables(text).join(' ');
+}
+
 /** Folded content syllables (no stopwords): the unit of "did the passage mention what was asked". */
 export function contentSyllables(text: string): string[] {
   return tokenize(foldDiacritics(normalizeText(text)))
@@ -106,6 +106,8 @@ export class HybridRetriever implements Retriever {
   private readonly faqSlotChunkIds: string[];
   /** The FAQ question vectors by dimension (see `faqLeg`). */
   private readonly faqVectors: InvertedVectors;
+  /** FAQ questions by their content words (`faqWords`), for a paraphrase typed word for word. */
+  private readonly faqByWords = new Map<string, number[]>();
   /** The chunk vectors by dimension and their norms, when they are sparse (see `vectorLeg`). */
   private readonly exactVectors?: { inverted: InvertedVectors; norms: Float64Array };
 
@@ -120,6 +122,10 @@ export class HybridRetriever implements Retriever {
       return new Set([...syllables, ...syllables.slice(1).map((t, i) => `${syllables[i]}_${t}`)]);
     });
     this.faqVectors = new InvertedVectors(parts.faqQuestions.map((q) => q.vector));
+    parts.faqQuestions.forEach((q, n) => {
+      const key = faqWords(q.question);
+      if (key) this.faqByWords.set(key, [...(this.faqByWords.get(key) ?? []), n]);
+    });
     const chunkVectors = parts.chunkVectors;
     if (chunkVectors && chunkVectors.length === parts.chunks.length && chunkVectors.length > 0) {
       const inverted = new InvertedVectors(chunkVectors);
@@ -164,10 +170,7 @@ export class HybridRetriever implements Retriever {
     const lexical = this.lexicalLeg(normalized, added);
     const queryVector = await this.embedQuery(expansion.text);
     const vector = await this.vectorLeg(queryVector);
-    // A paraphrase is stored as written: the question as typed matches it better than the
-    // question with synonyms added ("ma otp la gi" is a paraphrase; its expansion is not).
-    const typedVector = expansion.expansions.length ? await this.embedQuery(normalized) : undefined;
-    const faq = this.faqLeg(queryVector, typedVector);
+    const faq = this.faqLeg(queryVector, normalized);
 
     const fused = new Map<number, { score: number; ranks: RetrievalHit['ranks'] }>();
     const fuse = (leg: 'lexical' | 'vector' | 'faq', hits: LegHit[]) => {
@@ -301,16 +304,13 @@ export class HybridRetriever implements Retriever {
     return top.map((i, r) => ({ chunkId: this.chunks[i]!.id, score: sims[i]!, rank: r + 1 }));
   }
 
-  private faqLeg(queryVector: number[] | SparseVector, typedVector?: number[] | SparseVector): LegHit[] {
+  private faqLeg(queryVector: number[] | SparseVector, normalized: string): LegHit[] {
     // The dot product of the query with every FAQ question (exact: see InvertedVectors).
     const questions = this.parts.faqQuestions;
     const sims = this.faqVectors.dots(queryVector);
-    if (typedVector) {
-      const typed = this.faqVectors.dots(typedVector);
-      // Only a near-exact match counts: short questions sharing a few words are close by chance.
-      for (let n = 0; n < sims.length; n++)
-        if (typed[n]! >= FUSION.faqTypedExact && typed[n]! > sims[n]!) sims[n] = typed[n]!;
-    }
+    // A paraphrase typed word for word is the same question, whatever synonyms the query vector
+    // gained ("ma otp la gi" is a paraphrase; with the synonyms of "otp" added it is less alike).
+    for (const n of this.faqByWords.get(faqWords(normalized)) ?? []) sims[n] = 1;
     // The best question of each FAQ entry; entries in the order their first positive question
     // comes (the order ties keep).
     const slotCount = this.faqSlotChunkIds.length;
