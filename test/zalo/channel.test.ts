@@ -111,16 +111,19 @@ describe('Zalo channel in the app', () => {
   });
 
   it('offers unsure suggestions as a numbered menu, and the number answers from that entry', async () => {
-    await send(r, textEvent(APP_ID, 'u-unsure', 'chuyển hơn 10 triệu sao app bắt quét mặt'));
+    await send(
+      r,
+      textEvent(APP_ID, 'u-unsure', 'xã nhắn hồ sơ thiếu giấy tờ, gửi thêm lên mạng kiểu gì hay nộp cái mới'),
+    );
     const [asked] = await f.waitFor(() => texts(f, 'u-unsure').length > 0 && texts(f, 'u-unsure'));
     expect(asked).toMatch(/^Mình chưa chắc đã hiểu đúng ý bạn/);
     const menu = asked!.split('Bạn gõ số để chọn:\n')[1]!.split('\n');
     expect(menu.at(-1)).toMatch(/^\d\. Không phải các câu trên$/);
-    const faceCheck = menu.find((line) => /khuôn mặt/i.test(line))!;
-    expect(faceCheck).toBeDefined();
-    await send(r, textEvent(APP_ID, 'u-unsure', faceCheck.split('.')[0]!));
+    const supplement = menu.find((line) => /bổ sung/i.test(line))!;
+    expect(supplement).toBeDefined();
+    await send(r, textEvent(APP_ID, 'u-unsure', supplement.split('.')[0]!));
     const replies = await f.waitFor(() => texts(f, 'u-unsure').length > 1 && texts(f, 'u-unsure'));
-    expect(replies[1]).toMatch(/khuôn mặt/i);
+    expect(replies[1]).toMatch(/bổ sung/i);
     expect(replies[1]).toMatch(/Nguồn: /);
   });
 
