@@ -1,10 +1,8 @@
 import type { IndexedChunk, RetrievalResult } from '../retrieval/types.js';
 import type { AnswerSuggestion } from './types.js';
 
-/**
- * "Có phải bạn muốn hỏi…": the nearest entries offered as buttons when the answer policy is not
- * sure enough to answer (see `AnswerService`).
- */
+// "Có phải bạn muốn hỏi…": the nearest entries offered as buttons when the answer policy is not
+// sure enough to answer (see `AnswerService`).
 
 /** Longest suggestion label: a button on a phone screen. */
 const SUGGESTION_MAX_CHARS = 80;

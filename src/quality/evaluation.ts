@@ -14,7 +14,7 @@ export interface EvalRow {
   answered: boolean;
   /** The assistant asked which of the nearest entries the citizen means instead of answering. */
   clarified: boolean;
-  /** Whether what the citizen gets first (the answer's first source, else a suggestion) is expected. */
+  /** For an answered question: whether the answer's first source is an expected document. */
   firstRight: boolean;
   /** For a clarified question: whether one of the suggestions is an expected document. */
   suggestionRight: boolean;

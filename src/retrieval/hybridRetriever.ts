@@ -79,11 +79,6 @@ const QUERY_FILLER = new Set(
   ).split(' '),
 );
 
-/** A question's content words in order, folded: two questions with the same are typed alike. */
-function faqWords(text: string): string {
-  return contentSyllables(text).join(' ');
-}
-
 /** Folded content syllables (no stopwords): the unit of "did the passage mention what was asked". */
 export function contentSyllables(text: string): string[] {
   return tokenize(foldDiacritics(normalizeText(text)))
@@ -106,7 +101,10 @@ export class HybridRetriever implements Retriever {
   private readonly faqSlotChunkIds: string[];
   /** The FAQ question vectors by dimension (see `faqLeg`). */
   private readonly faqVectors: InvertedVectors;
-  /** FAQ questions by their content words (`faqWords`), for a paraphrase typed word for word. */
+  /**
+   * FAQ questions by their folded content words in order (`contentSyllables`, joined by spaces):
+   * two questions with the same words are typed alike.
+   */
   private readonly faqByWords = new Map<string, number[]>();
   /** The chunk vectors by dimension and their norms, when they are sparse (see `vectorLeg`). */
   private readonly exactVectors?: { inverted: InvertedVectors; norms: Float64Array };
@@ -123,7 +121,7 @@ export class HybridRetriever implements Retriever {
     });
     this.faqVectors = new InvertedVectors(parts.faqQuestions.map((q) => q.vector));
     parts.faqQuestions.forEach((q, n) => {
-      const key = faqWords(q.question);
+      const key = contentSyllables(q.question).join(' ');
       if (key) this.faqByWords.set(key, [...(this.faqByWords.get(key) ?? []), n]);
     });
     const chunkVectors = parts.chunkVectors;
@@ -170,7 +168,9 @@ export class HybridRetriever implements Retriever {
     const lexical = this.lexicalLeg(normalized, added);
     const queryVector = await this.embedQuery(expansion.text);
     const vector = await this.vectorLeg(queryVector);
-    const faq = this.faqLeg(queryVector, normalized);
+    // The question's content words, folded: for the FAQ lookup and the coverage signal.
+    const asked = contentSyllables(normalized);
+    const faq = this.faqLeg(queryVector, asked);
 
     const fused = new Map<number, { score: number; ranks: RetrievalHit['ranks'] }>();
     const fuse = (leg: 'lexical' | 'vector' | 'faq', hits: LegHit[]) => {
@@ -214,7 +214,7 @@ export class HybridRetriever implements Retriever {
     const inTop3 = (leg: LegHit[]) =>
       leg.slice(0, 3).some((h) => this.chunkById(h.chunkId)?.docId === topDoc);
     const signals = {
-      coverage: top === undefined ? 0 : this.coverage(normalized, expansion.expansions, top),
+      coverage: top === undefined ? 0 : this.coverage(asked, expansion.expansions, top),
       vectorSimilarity: vectorTop,
       faqSimilarity: strongFaq && topId === strongFaq.chunkId ? strongFaq.score : 0,
       faqBest: faqSimilarity,
@@ -304,13 +304,13 @@ export class HybridRetriever implements Retriever {
     return top.map((i, r) => ({ chunkId: this.chunks[i]!.id, score: sims[i]!, rank: r + 1 }));
   }
 
-  private faqLeg(queryVector: number[] | SparseVector, normalized: string): LegHit[] {
+  private faqLeg(queryVector: number[] | SparseVector, asked: readonly string[]): LegHit[] {
     // The dot product of the query with every FAQ question (exact: see InvertedVectors).
     const questions = this.parts.faqQuestions;
     const sims = this.faqVectors.dots(queryVector);
     // A paraphrase typed word for word is the same question, whatever synonyms the query vector
     // gained ("ma otp la gi" is a paraphrase; with the synonyms of "otp" added it is less alike).
-    for (const n of this.faqByWords.get(faqWords(normalized)) ?? []) sims[n] = 1;
+    for (const n of this.faqByWords.get(asked.join(' ')) ?? []) sims[n] = 1;
     // The best question of each FAQ entry; entries in the order their first positive question
     // comes (the order ties keep).
     const slotCount = this.faqSlotChunkIds.length;
@@ -336,9 +336,13 @@ export class HybridRetriever implements Retriever {
    * Share of what the citizen asked (idf-weighted content syllables) that the passage mentions;
    * a syllable also counts as mentioned when a synonym of the phrase it belongs to is there.
    */
-  private coverage(normalized: string, expansions: RetrievalResult['expansions'], index: number): number {
+  private coverage(
+    asked: readonly string[],
+    expansions: RetrievalResult['expansions'],
+    index: number,
+  ): number {
     // What was asked, in order ("chính trị", "giá vàng": its adjacent pairs count below).
-    const sequence = contentSyllables(normalized).filter((t) => !QUERY_FILLER.has(t));
+    const sequence = asked.filter((t) => !QUERY_FILLER.has(t));
     const terms = [...new Set(sequence)];
     if (!terms.length) return 0;
     const present = this.syllableSets[index]!;
