@@ -31,18 +31,22 @@ function shorten(label: string): string {
 
 /**
  * The nearest entries, one per subject: an FAQ entry and the guide it condenses are the same
- * subject, and so are two sections of one guide.
+ * subject, and so are two sections of one guide. Two FAQ entries are two subjects, even when they
+ * condense the same guide (tracking a dossier, supplementing it, resubmitting it after a refusal).
  */
 export function suggestionsFrom(retrieval: RetrievalResult): AnswerSuggestion[] {
-  const seen = new Set<string>();
+  const shown = new Set<string>(); // documents offered, and labels
+  const condensed = new Set<string>(); // guides an offered FAQ entry condenses
   const out: AnswerSuggestion[] = [];
   for (const hit of retrieval.hits) {
-    const subject = hit.chunk.source ?? hit.chunk.docId;
+    const { docId, source } = hit.chunk;
     const label = suggestionLabel(hit.chunk);
-    if (seen.has(subject) || seen.has(label)) continue;
-    seen.add(subject);
-    seen.add(label);
-    out.push({ label, chunkId: hit.chunk.id, file: hit.chunk.docId });
+    if (shown.has(docId) || condensed.has(docId) || shown.has(label)) continue;
+    if (source && shown.has(source)) continue; // its guide is offered already
+    shown.add(docId);
+    shown.add(label);
+    if (source) condensed.add(source);
+    out.push({ label, chunkId: hit.chunk.id, file: docId });
     if (out.length === MAX_SUGGESTIONS) break;
   }
   return out;
