@@ -19,8 +19,20 @@ export const NONE_OF_THESE = 'Không phải các câu trên';
 /** A follow-up leans on the previous question only if that was recent. */
 const FOLLOW_UP_WINDOW_MS = 30 * 60 * 1000;
 
-const SCAM =
-  /\b(lua dao|bi lua|lua tien|mat tien|chiem doat|gia danh|gia mao|bi hack|bi chiem tai khoan|lua dao qua mang)\b/;
+/**
+ * A scam named, or what a citizen does when caught by one: a link opened, card details, a password
+ * or an OTP given away, an app installed from a stranger (on folded text; details typed into a
+ * link count once done: "lỡ", "đã", "vừa", "rồi").
+ */
+const SCAM = new RegExp(
+  [
+    String.raw`\b(lua dao|bi lua|lua tien|mat tien|chiem doat|gia danh|gia mao|bi hack|bi chiem tai khoan)\b`,
+    String.raw`\b(lo|da|vua|moi) (bam|nhan|an|click|mo) (vao )?(link|duong link|duong dan)\b`,
+    String.raw`^(?=.*\b(lo|da|vua|roi)\b).*\b(link|duong link|duong dan)\b.*\b(nhap|dien|khai|gui)\b.*\b(the|otp|mat khau|mk|so tai khoan|stk)\b`,
+    String.raw`\b(lo|da|vua) (doc|dua|gui|nhap) (ma )?(otp|mat khau|mk)\b`,
+    String.raw`\b(lo|da|vua) cai (app|ung dung|file)\b.*\b(la|nguoi ta gui|theo link)\b`,
+  ].join('|'),
+);
 export const SCAM_SAFETY_STEPS =
   '⚠️ Nếu bạn vừa bị lừa hoặc nghi bị lừa, hãy làm ngay:\n1. Gọi ngay ngân hàng (số tổng đài in trên thẻ hoặc trong ứng dụng chính thức) để khóa tài khoản, thẻ.\n2. Không chuyển thêm tiền, không đọc mã OTP hay mật khẩu cho bất kỳ ai.\n3. Báo công an nơi gần nhất (khẩn cấp gọi 113) và giữ lại tin nhắn, số điện thoại, biên lai chuyển tiền.';
 

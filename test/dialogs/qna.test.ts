@@ -74,6 +74,19 @@ describe('answers', () => {
     expect(reply!.text).toMatch(/113/);
     expect(reply!.text).toMatch(/\n\nNguồn: .+/);
   });
+
+  it('leads with the safety steps when the citizen gave card details or an OTP away, without saying "lừa đảo"', async () => {
+    for (const question of [
+      'em lo bam vao link tin nhan bao dien luc cat dien, nhap thong tin the roi, gio phai lam j',
+      'tôi lỡ đọc mã OTP cho người ta rồi',
+    ]) {
+      const [reply] = await chat().say(question);
+      expect(reply!.text.startsWith(SCAM_SAFETY_STEPS)).toBe(true);
+    }
+    // Asking where to type an OTP is not a scam story.
+    const [howTo] = await chat().say('nhập mã OTP ở đâu khi chuyển khoản');
+    expect(howTo!.text.startsWith(SCAM_SAFETY_STEPS)).toBe(false);
+  });
 });
 
 describe('feedback', () => {
