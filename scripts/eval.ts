@@ -74,6 +74,11 @@ if (process.argv.includes('--verbose')) {
   console.log('\nMisses (not in top 5):');
   for (const r of inScope.filter((x) => x.rank > 5))
     console.log(`  [${r.rank}] ${r.item.q}  → ${r.item.expected?.join(', ')}`);
+  console.log('\nAnswered from another document than expected:');
+  for (const r of inScope.filter((x) => x.answered && !x.routedOut && !x.firstRight))
+    console.log(
+      `  (${r.confidence.toFixed(2)}) ${r.item.q}  → ${r.firstDoc} (expected ${r.item.expected?.join(', ')})`,
+    );
   console.log('\nIn scope, not answered:');
   for (const r of inScope.filter((x) => !x.answered))
     console.log(`  (${r.confidence.toFixed(2)}) ${r.clarified ? '[?] ' : ''}${r.item.q}`);

@@ -16,6 +16,8 @@ export interface EvalRow {
   clarified: boolean;
   /** For an answered question: whether the answer's first source is an expected document. */
   firstRight: boolean;
+  /** The document the answer's first source comes from (answered questions only). */
+  firstDoc?: string;
   /** For a clarified question: whether one of the suggestions is an expected document. */
   suggestionRight: boolean;
   /** The dialogs would route it as out of scope (and the answer is not sure enough to override). */
@@ -125,6 +127,7 @@ export async function evaluate(o: EvaluateOptions): Promise<{ rows: EvalRow[]; m
       answered: answer.answered,
       clarified: answer.mode === 'clarify',
       firstRight: firstId !== undefined && isExpected([firstId]),
+      firstDoc: answer.answered ? answer.retrieval.hits[0]?.chunk.docId : undefined,
       suggestionRight: isExpected((answer.suggestions ?? []).map((s) => s.chunkId)),
       routedOut:
         intent === 'out_of_scope' && !(answer.answered && answer.confidence >= OUT_OF_SCOPE_OVERRIDE),
