@@ -20,13 +20,14 @@ export const NONE_OF_THESE = 'Không phải các câu trên';
 const FOLLOW_UP_WINDOW_MS = 30 * 60 * 1000;
 
 /**
- * A scam named, or what a citizen does when caught by one: a link opened, card details, a password
- * or an OTP given away, an app installed from a stranger (on folded text; details typed into a
- * link count once done: "lỡ", "đã", "vừa", "rồi").
+ * A scam named, or what a citizen does or sees when caught by one: a link opened, card details, a
+ * password or an OTP given away, an app installed from a stranger, a phone taken over, an account
+ * emptied (on folded text; details typed into a link count once done: "lỡ", "đã", "vừa", "rồi").
  */
 const SCAM = new RegExp(
   [
     String.raw`\b(lua dao|bi lua|lua tien|mat tien|chiem doat|gia danh|gia mao|bi hack|bi chiem tai khoan)\b`,
+    String.raw`\b(bi rut het|bi rut sach|bi dieu khien|bi chiem quyen)\b`,
     String.raw`\b(lo|da|vua|moi) (bam|nhan|an|click|mo) (vao )?(link|duong link|duong dan)\b`,
     String.raw`^(?=.*\b(lo|da|vua|roi)\b).*\b(link|duong link|duong dan)\b.*\b(nhap|dien|khai|gui)\b.*\b(the|otp|mat khau|mk|so tai khoan|stk)\b`,
     String.raw`\b(lo|da|vua) (doc|dua|gui|nhap) (ma )?(otp|mat khau|mk)\b`,

@@ -75,10 +75,11 @@ describe('answers', () => {
     expect(reply!.text).toMatch(/\n\nNguồn: .+/);
   });
 
-  it('leads with the safety steps when the citizen gave card details or an OTP away, without saying "lừa đảo"', async () => {
+  it('leads with the safety steps when the citizen tells what a scam did, without saying "lừa đảo"', async () => {
     for (const question of [
       'em lo bam vao link tin nhan bao dien luc cat dien, nhap thong tin the roi, gio phai lam j',
       'tôi lỡ đọc mã OTP cho người ta rồi',
+      'tai app la tu link roi dien thoai bi dieu khien, tien trong tk bi rut het',
     ]) {
       const [reply] = await chat().say(question);
       expect(reply!.text.startsWith(SCAM_SAFETY_STEPS)).toBe(true);
@@ -223,8 +224,8 @@ describe('a question the assistant cannot answer', () => {
 });
 
 describe('a question the assistant is not sure about', () => {
-  // Sweep 4 (docs/quality): answered at 0.59 with the electricity-bill steps.
-  const UNSURE = 'chặn cuộc gọi rác, số lạ trên điện thoại thế nào';
+  // Sweep 8 (docs/quality): fee exemptions are not in the knowledge; asked at 0.74.
+  const UNSURE = 'hộ nghèo nộp hồ sơ online có được miễn lệ phí không';
   // Asked at 0.51; one of the nearest entries (documents asked for afterwards) is the right one.
   const SUPPLEMENT = 'xã nhắn hồ sơ thiếu giấy tờ, gửi thêm lên mạng kiểu gì hay nộp cái mới';
 
