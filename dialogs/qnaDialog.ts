@@ -20,20 +20,42 @@ export const NONE_OF_THESE = 'Không phải các câu trên';
 const FOLLOW_UP_WINDOW_MS = 30 * 60 * 1000;
 
 /**
- * A scam named, or what a citizen does or sees when caught by one: a link opened, card details, a
- * password or an OTP given away, an app installed from a stranger, a phone taken over, an account
- * emptied (on folded text; details typed into a link count once done: "lỡ", "đã", "vừa", "rồi").
+ * A scam named, or what a citizen does or sees when caught by one: a link opened, a password or an
+ * OTP given away, an app installed from a stranger, a phone taken over, an account emptied (on
+ * folded text).
  */
 const SCAM = new RegExp(
   [
     String.raw`\b(lua dao|bi lua|lua tien|mat tien|chiem doat|gia danh|gia mao|bi hack|bi chiem tai khoan)\b`,
     String.raw`\b(bi rut het|bi rut sach|bi dieu khien|bi chiem quyen)\b`,
     String.raw`\b(lo|da|vua|moi) (bam|nhan|an|click|mo) (vao )?(link|duong link|duong dan)\b`,
-    String.raw`^(?=.*\b(lo|da|vua|roi)\b).*\b(link|duong link|duong dan)\b.*\b(nhap|dien|khai|gui)\b.*\b(the|otp|mat khau|mk|so tai khoan|stk)\b`,
     String.raw`\b(lo|da|vua) (doc|dua|gui|nhap) (ma )?(otp|mat khau|mk)\b`,
     String.raw`\b(lo|da|vua) cai (app|ung dung|file)\b.*\b(la|nguoi ta gui|theo link)\b`,
   ].join('|'),
 );
+const LINK = /\b(link|duong link|duong dan)\b/;
+const TYPED = /\b(nhap|dien|khai|gui)\b/;
+const SECRET = /\b(the|otp|mat khau|mk|so tai khoan|stk)\b/;
+const DONE = /\b(lo|da|vua|roi)\b/;
+
+/**
+ * Card details, a password or an OTP typed into a link, once done ("lỡ", "đã", "vừa", "rồi"): in
+ * that order, found with one pass each (a long message costs no backtracking).
+ */
+function gaveDetailsToLink(folded: string): boolean {
+  const link = LINK.exec(folded);
+  if (!link || !DONE.test(folded)) return false;
+  const afterLink = folded.slice(link.index);
+  const typed = TYPED.exec(afterLink);
+  return typed !== null && SECRET.test(afterLink.slice(typed.index));
+}
+
+/** True when a question sounds like a scam, named or told (see SCAM and gaveDetailsToLink). */
+function soundsLikeScam(question: string): boolean {
+  const folded = fold(question);
+  return SCAM.test(folded) || gaveDetailsToLink(folded);
+}
+
 export const SCAM_SAFETY_STEPS =
   '⚠️ Nếu bạn vừa bị lừa hoặc nghi bị lừa, hãy làm ngay:\n1. Gọi ngay ngân hàng (số tổng đài in trên thẻ hoặc trong ứng dụng chính thức) để khóa tài khoản, thẻ.\n2. Không chuyển thêm tiền, không đọc mã OTP hay mật khẩu cho bất kỳ ai.\n3. Báo công an nơi gần nhất (khẩn cấp gọi 113) và giữ lại tin nhắn, số điện thoại, biên lai chuyển tiền.';
 
@@ -160,7 +182,7 @@ export function chosenSuggestion(
 
 /** A question that sounds like a scam, answered or not, opens with what to do right away. */
 function withSafetySteps(question: string, text: string): string {
-  return SCAM.test(fold(question)) ? `${SCAM_SAFETY_STEPS}\n\n${text}` : text;
+  return soundsLikeScam(question) ? `${SCAM_SAFETY_STEPS}\n\n${text}` : text;
 }
 
 /**
