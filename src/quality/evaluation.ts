@@ -119,15 +119,15 @@ export async function evaluate(o: EvaluateOptions): Promise<{ rows: EvalRow[]; m
           chunkIds.includes(h.chunk.id) &&
           [h.chunk.docId, h.chunk.source].some((d) => d && item.expected?.includes(d)),
       );
-    const firstId = answer.answered ? answer.retrieval.hits[0]?.chunk.id : undefined;
+    const first = answer.answered ? answer.retrieval.hits[0]?.chunk : undefined;
     rows.push({
       item,
       rank: rankOf(docs),
       baselineRank: rankOf(baseDocs),
       answered: answer.answered,
       clarified: answer.mode === 'clarify',
-      firstRight: firstId !== undefined && isExpected([firstId]),
-      firstDoc: answer.answered ? answer.retrieval.hits[0]?.chunk.docId : undefined,
+      firstRight: first !== undefined && isExpected([first.id]),
+      firstDoc: first?.docId,
       suggestionRight: isExpected((answer.suggestions ?? []).map((s) => s.chunkId)),
       routedOut:
         intent === 'out_of_scope' && !(answer.answered && answer.confidence >= OUT_OF_SCOPE_OVERRIDE),
