@@ -1,4 +1,4 @@
-import { canonicalSyllable, foldDiacritics, normalizeText, tokenize } from '../src/text/vietnamese.js';
+import { foldedWords } from '../src/text/vietnamese.js';
 
 /**
  * Rule-based routing of a citizen's message. Patterns run on accent-folded text, so "gặp người
@@ -31,11 +31,8 @@ export type OutOfScopeCategory =
   | 'hacking'
   | 'contacts';
 
-export function fold(text: string): string {
-  return tokenize(foldDiacritics(normalizeText(text)))
-    .map(canonicalSyllable)
-    .join(' ');
-}
+/** Folded words (see `foldedWords`): what every pattern here matches against. */
+export const fold = foldedWords;
 
 const GREETING =
   /^(xin chao|chao|hello|hi|helo|alo|a lo|hey|kinh chao)( (ban|em|anh|chi|ad|admin|bot|tro li|shop|ca nha|moi nguoi|buoi sang|buoi toi))*( a| nhe| nha)?$/;

@@ -4,6 +4,7 @@ import { PII_PLACEHOLDERS } from '../privacy/redact.js';
 import { CONFIDENCE } from '../retrieval/confidence.js';
 import type { RetrievalResult, Retriever } from '../retrieval/types.js';
 import { composeExtractive, formatSources, toSource } from './extractive.js';
+import { sideQuestionNotes } from './sideQuestions.js';
 import { suggestionsFrom } from './suggestions.js';
 import type { Answer, AnswerSource } from './types.js';
 
@@ -58,6 +59,11 @@ function withoutPlaceholders(text: string): string {
   return text.replace(PLACEHOLDERS, ' ').replace(/\s+/g, ' ').trim();
 }
 
+/** `body`, then the lines of `sideQuestionNotes` (the cost or time the passage does not give). */
+function withSideNotes(question: string, body: string, topic: string | undefined): string {
+  return [body, ...sideQuestionNotes(question, body, topic)].join('\n\n');
+}
+
 export const NOT_ANSWERED_TEXT =
   'Mình chưa có thông tin chính xác về câu hỏi này nên không dám trả lời sai cho bạn.';
 
@@ -96,7 +102,8 @@ export class AnswerService {
       (retrieval.signals.agreement ? this.clarifyBelowWhenLegsAgree : this.clarifyBelow);
     if (sure && retrieval.faqMatch && best.chunk.id === retrieval.faqMatch.chunkId) {
       const composed = composeExtractive({ ...retrieval, hits: [best] }, this.options.maxChars);
-      return this.finish(id, composed.body, [toSource(best)], retrieval, 'faq', topic);
+      const body = withSideNotes(question, composed.body, topic);
+      return this.finish(id, body, [toSource(best)], retrieval, 'faq', topic);
     }
     let fallbackReason: string | undefined;
     if (this.options.generator) {
@@ -111,7 +118,7 @@ export class AnswerService {
         this.options.logger.warn({ err: fallbackReason }, 'model answer failed; using the extractive answer');
       }
     }
-    const answer = sure ? this.extractive(id, retrieval) : this.clarify(id, retrieval);
+    const answer = sure ? this.extractive(id, retrieval, question) : this.clarify(id, retrieval);
     return fallbackReason ? { ...answer, fallbackReason } : answer;
   }
 
@@ -125,20 +132,16 @@ export class AnswerService {
     if (!chosen) return undefined;
     const rest = retrieval.hits.filter((h) => h !== chosen && h.chunk.docId === chosen.chunk.docId);
     const hits = chosen.chunk.kind === 'faq' ? [chosen] : [chosen, ...rest];
-    const answer = this.extractive(randomUUID(), { ...retrieval, hits });
+    const answer = this.extractive(randomUUID(), { ...retrieval, hits }, question);
     return { ...answer, mode: chosen.chunk.kind === 'faq' ? 'faq' : 'extractive' };
   }
 
-  private extractive(id: string, retrieval: RetrievalResult): Answer {
+  /** The passages' own words, then a line for what the question also asked and they do not say. */
+  private extractive(id: string, retrieval: RetrievalResult, question: string): Answer {
     const composed = composeExtractive(retrieval, this.options.maxChars);
-    return this.finish(
-      id,
-      composed.body,
-      composed.sources,
-      retrieval,
-      'extractive',
-      retrieval.hits[0]?.chunk.topic,
-    );
+    const topic = retrieval.hits[0]?.chunk.topic;
+    const body = withSideNotes(question, composed.body, topic);
+    return this.finish(id, body, composed.sources, retrieval, 'extractive', topic);
   }
 
   private clarify(id: string, retrieval: RetrievalResult): Answer {

@@ -81,6 +81,16 @@ export function canonicalSyllable(folded: string): string {
   return folded.slice(0, -1) + last;
 }
 
+/**
+ * A text as its folded, canonical words joined by single spaces ("Kích hoạt  VNeID?" → "kich hoat
+ * vneid"): the form rule-based patterns (intents, side questions) are written against.
+ */
+export function foldedWords(text: string): string {
+  return tokenize(foldDiacritics(normalizeText(text)))
+    .map(canonicalSyllable)
+    .join(' ');
+}
+
 /** A token with its position (UTF-16 offsets) in the text it came from. */
 export interface TokenSpan {
   token: string;
