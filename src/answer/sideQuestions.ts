@@ -44,7 +44,10 @@ const ASKS: Record<SideQuestionKind, RegExp> = {
 /** Words of a passage that speaks to that side (then no line is added). */
 const ANSWERED: Record<SideQuestionKind, RegExp> = {
   cost: /\b(?:phi|mien phi|mat tien|ton tien|bao nhieu tien|so tien tuy)\b/,
-  duration: /\b(?:ngay|gio|phut|tuan|thang|bao lau|thoi han|thoi gian)\b/,
+  // How long something takes, not any date or deadline ("trong 60 ngày kể từ ngày sinh" is the
+  // citizen's deadline, not how long the commune takes).
+  duration:
+    /\b(?:bao lau|thoi han giai quyet|thoi gian giai quyet|thoi gian xu li|ngay lam viec|trong ngay|ngay lap tuc|vai giay|vai phut)\b/,
 };
 
 /** The side questions a citizen's question asks, in a fixed order. */
@@ -66,6 +69,8 @@ const NOTES: Record<SideQuestionKind, Partial<Record<string, string>> & { other:
       'Về chi phí: tài liệu của mình chưa nói rõ việc này có mất phí không, nên mình không dám trả lời chắc; bạn có thể hỏi Tổ công nghệ số.',
   },
   duration: {
+    'chu-ky-so':
+      'Về thời gian: tùy nhà cung cấp chữ ký số; bạn hỏi nhà cung cấp qua kênh chính thức cho chắc.',
     'dich-vu-cong':
       'Về thời gian: thời hạn giải quyết tùy từng thủ tục, ghi trong thông tin thủ tục trên Cổng Dịch vụ công hoặc trên giấy hẹn.',
     other:
