@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { PII_PLACEHOLDERS } from '../privacy/redact.js';
 import { CONFIDENCE } from '../retrieval/confidence.js';
+import { indexText } from '../retrieval/hybridRetriever.js';
 import type { RetrievalResult, Retriever } from '../retrieval/types.js';
 import { composeExtractive, formatSources, toSource } from './extractive.js';
+import { servicesNotMentioned } from './namedServices.js';
 import { sideQuestionNotes } from './sideQuestions.js';
 import { suggestionsFrom } from './suggestions.js';
 import type { Answer, AnswerSource } from './types.js';
@@ -97,9 +99,11 @@ export class AnswerService {
     const topic = best.chunk.topic;
     // Between the two thresholds the nearest entry is as often wrong as right: a configured model
     // judges whether the passages answer, the offline policy asks the citizen what they mean.
+    // An entry that never mentions the app or portal the citizen named is about something else.
     const sure =
       retrieval.confidence >=
-      (retrieval.signals.agreement ? this.clarifyBelowWhenLegsAgree : this.clarifyBelow);
+        (retrieval.signals.agreement ? this.clarifyBelowWhenLegsAgree : this.clarifyBelow) &&
+      servicesNotMentioned(question, () => indexText(best.chunk), best.chunk).length === 0;
     if (sure && retrieval.faqMatch && best.chunk.id === retrieval.faqMatch.chunkId) {
       const composed = composeExtractive({ ...retrieval, hits: [best] }, this.options.maxChars);
       const body = withSideNotes(question, composed.body, topic);

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnswerService } from '../../src/answer/answerService.js';
+import { describe, expect, it } from 'vitest';
 import { sideQuestionNotes, sideQuestionsOf } from '../../src/answer/sideQuestions.js';
-import { buildRealIndex, removeDir, silentLogger, type BuiltIndex } from '../helpers/knowledge.js';
+import { useRealAnswerService } from '../helpers/knowledge.js';
 
 describe('side questions: the cost or time asked besides the subject', () => {
   it('hears "does it cost" and "how long" however they are typed', () => {
@@ -52,16 +51,10 @@ describe('side questions: the cost or time asked besides the subject', () => {
 });
 
 describe('AnswerService: a side question the passage leaves open', () => {
-  let built: BuiltIndex;
-  let answers: AnswerService;
-  beforeAll(async () => {
-    built = await buildRealIndex();
-    answers = new AnswerService({ retriever: built.index.retriever, maxChars: 700, logger: silentLogger() });
-  });
-  afterAll(() => removeDir(built?.dataDir));
+  const answers = useRealAnswerService();
 
   it('ends the answer with where the fee is found, and never a figure', async () => {
-    const answer = await answers.answer({ question: 'in mã VietQR dán ở quầy bán hàng có mất phí ko' });
+    const answer = await answers().answer({ question: 'in mã VietQR dán ở quầy bán hàng có mất phí ko' });
     expect(answer.answered).toBe(true);
     const paragraphs = answer.body.split('\n\n');
     expect(paragraphs.at(-1)).toMatch(/^Về phí: .*biểu phí/);
@@ -71,13 +64,13 @@ describe('AnswerService: a side question the passage leaves open', () => {
   });
 
   it('says the documents do not give the time, for a procedure and for an app', async () => {
-    const dossier = await answers.answer({
+    const dossier = await answers().answer({
       question: 'nộp hồ sơ đăng ký khai sinh cho con trên dịch vụ công rồi bao lâu thì có giấy khai sinh',
     });
     expect(dossier.answered).toBe(true);
     expect(dossier.body).toMatch(/Về thời gian: thời hạn giải quyết tùy từng thủ tục/);
 
-    const locked = await answers.answer({
+    const locked = await answers().answer({
       question: 'vneid bi khoa do nhap sai mk nhieu lan, bao lau moi mo lai',
     });
     expect(locked.answered).toBe(true);
@@ -85,7 +78,7 @@ describe('AnswerService: a side question the passage leaves open', () => {
   });
 
   it('adds nothing when the entry answers the cost itself', async () => {
-    const answer = await answers.answer({ question: 'chuyen tien lien ngan hang mat phi ko' });
+    const answer = await answers().answer({ question: 'chuyen tien lien ngan hang mat phi ko' });
     expect(answer.answered).toBe(true);
     expect(answer.body).toMatch(/phí/);
     expect(answer.body).not.toMatch(/Về (chi )?phí:/);

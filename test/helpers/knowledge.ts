@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { AnswerService } from '../../src/answer/answerService.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { HashingEmbeddings } from '../../src/retrieval/hashingEmbeddings.js';
 import { buildIndex, type IndexManifest } from '../../src/retrieval/indexBuilder.js';
@@ -40,6 +42,21 @@ export async function buildRealIndex(knowledgeDir = REAL_KNOWLEDGE_DIR): Promise
  * A small knowledge dir: a few real guides and FAQ entries (and the synonyms) copied into a
  * temp folder that a test may edit.
  */
+/**
+ * An offline AnswerService (no model) over the real knowledge, built before the calling describe
+ * block's tests and removed after them; call the returned function inside a test.
+ */
+export function useRealAnswerService(maxChars = 700): () => AnswerService {
+  let built: BuiltIndex | undefined;
+  let answers: AnswerService | undefined;
+  beforeAll(async () => {
+    built = await buildRealIndex();
+    answers = new AnswerService({ retriever: built.index.retriever, maxChars, logger: silentLogger() });
+  });
+  afterAll(() => removeDir(built?.dataDir));
+  return () => answers!;
+}
+
 export function copySmallKnowledge(
   files = [
     'guides/vneid-quen-mat-khau.md',

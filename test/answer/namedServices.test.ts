@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { servicesNamed, servicesNotMentioned } from '../../src/answer/namedServices.js';
+import { indexText } from '../../src/retrieval/hybridRetriever.js';
+import { useRealAnswerService } from '../helpers/knowledge.js';
+
+describe('named services: the app or portal a question names', () => {
+  it('recognises them however they are typed', () => {
+    expect(servicesNamed('quét mặt trên VNeID không được')).toEqual(['vneid']);
+    expect(servicesNamed('tai khoan dinh danh muc 2')).toEqual(['vneid']);
+    expect(servicesNamed('quen ma pin token')).toEqual(['digital-signature']);
+    expect(servicesNamed('Chữ ký số là gì')).toEqual(['digital-signature']);
+    expect(servicesNamed('dong bhyt qua vi dien tu')).toEqual(['health-insurance', 'e-wallet']);
+    expect(servicesNamed('nop ho so tren DVC')).toEqual(['public-services']);
+    expect(servicesNamed('cách chuyển khoản bằng mã QR')).toEqual([]);
+  });
+
+  it('lists those the passage never mentions', () => {
+    const bankFaceCheck = 'Xác thực khuôn mặt trong app ngân hàng: giữ máy ngang mặt, chỗ đủ sáng.';
+    expect(servicesNotMentioned('quét mặt trên VNeID hoài không được', () => bankFaceCheck)).toEqual([
+      'vneid',
+    ]);
+    expect(servicesNotMentioned('quét mặt app ngân hàng không được', () => bankFaceCheck)).toEqual([]);
+    expect(
+      servicesNotMentioned('VNeID báo lỗi khuôn mặt', () => 'Ứng dụng VNeID: chụp lại ở chỗ sáng.'),
+    ).toEqual([]);
+  });
+});
+
+describe('AnswerService: an entry about another service is not answered from', () => {
+  const answers = useRealAnswerService();
+
+  it('asks what the citizen means instead of answering a VNeID question from a bank entry', async () => {
+    const question =
+      'Sao tui quét mặt trên VNeID hoài không được, nó báo "Xác thực khuôn mặt không thành công"';
+    const answer = await answers().answer({ question });
+    const best = answer.retrieval.hits[0]!;
+    // The nearest entry is about bank apps, and sure enough on its words alone.
+    expect(best.chunk.docId).toMatch(/ngan-hang/);
+    expect(indexText(best.chunk)).not.toMatch(/VNeID/i);
+    expect(answer.answered).toBe(false);
+    expect(answer.mode).toBe('clarify');
+  });
+
+  it('still answers when the entry names the same service', async () => {
+    const answer = await answers().answer({ question: 'quên mật khẩu VNeID lấy lại thế nào' });
+    expect(answer.answered).toBe(true);
+    expect(answer.sources[0]!.file).toMatch(/vneid/);
+  });
+});
