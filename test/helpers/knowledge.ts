@@ -39,24 +39,28 @@ export async function buildRealIndex(knowledgeDir = REAL_KNOWLEDGE_DIR): Promise
 }
 
 /**
- * A small knowledge dir: a few real guides and FAQ entries (and the synonyms) copied into a
- * temp folder that a test may edit.
+ * An offline AnswerService (no model) over the real knowledge (or the knowledge dir `knowledgeDir`
+ * returns), built before the calling describe block's tests and removed after them; call the
+ * returned function inside a test.
  */
-/**
- * An offline AnswerService (no model) over the real knowledge, built before the calling describe
- * block's tests and removed after them; call the returned function inside a test.
- */
-export function useRealAnswerService(maxChars = 700): () => AnswerService {
+export function useRealAnswerService(
+  o: { maxChars?: number; knowledgeDir?: () => string } = {},
+): () => AnswerService {
+  const maxChars = o.maxChars ?? 700;
   let built: BuiltIndex | undefined;
   let answers: AnswerService | undefined;
   beforeAll(async () => {
-    built = await buildRealIndex();
+    built = await buildRealIndex(o.knowledgeDir?.() ?? REAL_KNOWLEDGE_DIR);
     answers = new AnswerService({ retriever: built.index.retriever, maxChars, logger: silentLogger() });
   });
   afterAll(() => removeDir(built?.dataDir));
   return () => answers!;
 }
 
+/**
+ * A small knowledge dir: a few real guides and FAQ entries (and the synonyms) copied into a
+ * temp folder that a test may edit.
+ */
 export function copySmallKnowledge(
   files = [
     'guides/vneid-quen-mat-khau.md',
