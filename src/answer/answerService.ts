@@ -99,7 +99,7 @@ export class AnswerService {
     const topic = best.chunk.topic;
     // Between the two thresholds the nearest entry is as often wrong as right: a configured model
     // judges whether the passages answer, the offline policy asks the citizen what they mean.
-    // An entry that never mentions the app or portal the citizen named is about something else.
+    // An entry that never mentions the app or service the citizen named is about something else.
     const sure =
       retrieval.confidence >=
         (retrieval.signals.agreement ? this.clarifyBelowWhenLegsAgree : this.clarifyBelow) &&
