@@ -4,6 +4,7 @@ import { PII_PLACEHOLDERS } from '../privacy/redact.js';
 import { CONFIDENCE } from '../retrieval/confidence.js';
 import { indexText } from '../retrieval/hybridRetriever.js';
 import type { RetrievalResult, Retriever } from '../retrieval/types.js';
+import { foldedWords } from '../text/vietnamese.js';
 import { composeExtractive, formatSources, toSource } from './extractive.js';
 import { servicesNotMentioned } from './namedServices.js';
 import { sideQuestionNotes } from './sideQuestions.js';
@@ -62,8 +63,8 @@ function withoutPlaceholders(text: string): string {
 }
 
 /** `body`, then the lines of `sideQuestionNotes` (the cost or time the passage does not give). */
-function withSideNotes(question: string, body: string, topic: string | undefined): string {
-  return [body, ...sideQuestionNotes(question, body, topic)].join('\n\n');
+function withSideNotes(foldedQuestion: string, body: string, topic: string | undefined): string {
+  return [body, ...sideQuestionNotes(foldedQuestion, body, topic)].join('\n\n');
 }
 
 export const NOT_ANSWERED_TEXT =
@@ -97,16 +98,18 @@ export class AnswerService {
     const best = retrieval.hits[0];
     if (!best || retrieval.confidence < this.threshold) return this.notAnswered(id, retrieval);
     const topic = best.chunk.topic;
+    // Folded once for the checks below that read the citizen's words (named services, side questions).
+    const folded = foldedWords(question);
     // Between the two thresholds the nearest entry is as often wrong as right: a configured model
     // judges whether the passages answer, the offline policy asks the citizen what they mean.
     // An entry that never mentions the app or service the citizen named is about something else.
     const sure =
       retrieval.confidence >=
         (retrieval.signals.agreement ? this.clarifyBelowWhenLegsAgree : this.clarifyBelow) &&
-      servicesNotMentioned(question, () => indexText(best.chunk), best.chunk).length === 0;
+      servicesNotMentioned(folded, () => indexText(best.chunk), best.chunk).length === 0;
     if (sure && retrieval.faqMatch && best.chunk.id === retrieval.faqMatch.chunkId) {
       const composed = composeExtractive({ ...retrieval, hits: [best] }, this.options.maxChars);
-      const body = withSideNotes(question, composed.body, topic);
+      const body = withSideNotes(folded, composed.body, topic);
       return this.finish(id, body, [toSource(best)], retrieval, 'faq', topic);
     }
     let fallbackReason: string | undefined;
@@ -122,7 +125,7 @@ export class AnswerService {
         this.options.logger.warn({ err: fallbackReason }, 'model answer failed; using the extractive answer');
       }
     }
-    const answer = sure ? this.extractive(id, retrieval, question) : this.clarify(id, retrieval);
+    const answer = sure ? this.extractive(id, retrieval, folded) : this.clarify(id, retrieval);
     return fallbackReason ? { ...answer, fallbackReason } : answer;
   }
 
@@ -136,15 +139,15 @@ export class AnswerService {
     if (!chosen) return undefined;
     const rest = retrieval.hits.filter((h) => h !== chosen && h.chunk.docId === chosen.chunk.docId);
     const hits = chosen.chunk.kind === 'faq' ? [chosen] : [chosen, ...rest];
-    const answer = this.extractive(randomUUID(), { ...retrieval, hits }, question);
+    const answer = this.extractive(randomUUID(), { ...retrieval, hits }, foldedWords(question));
     return { ...answer, mode: chosen.chunk.kind === 'faq' ? 'faq' : 'extractive' };
   }
 
   /** The passages' own words, then a line for what the question also asked and they do not say. */
-  private extractive(id: string, retrieval: RetrievalResult, question: string): Answer {
+  private extractive(id: string, retrieval: RetrievalResult, foldedQuestion: string): Answer {
     const composed = composeExtractive(retrieval, this.options.maxChars);
     const topic = retrieval.hits[0]?.chunk.topic;
-    const body = withSideNotes(question, composed.body, topic);
+    const body = withSideNotes(foldedQuestion, composed.body, topic);
     return this.finish(id, body, composed.sources, retrieval, 'extractive', topic);
   }
 

@@ -23,7 +23,10 @@ const SERVICES: Readonly<Record<string, RegExp>> = {
 
 /** The services `text` names, by id. */
 export function servicesNamed(text: string): string[] {
-  const folded = foldedWords(text);
+  return servicesIn(foldedWords(text));
+}
+
+function servicesIn(folded: string): string[] {
   return Object.keys(SERVICES).filter((id) => SERVICES[id]!.test(folded));
 }
 
@@ -31,12 +34,12 @@ export function servicesNamed(text: string): string[] {
 const foldedPassages = new WeakMap<object, string>();
 
 /**
- * The services the question names that the passage never mentions. `passage` is the entry's text
- * (title, questions and text); `key`, when given, is an object that stands for it, so the passage
- * of a chunk answered again and again is folded once.
+ * The services the question (given folded, `foldedWords`) names that the passage never mentions.
+ * `passage` is the entry's text (title, questions and text); `key`, when given, is an object that
+ * stands for it, so the passage of a chunk answered again and again is folded once.
  */
-export function servicesNotMentioned(question: string, passage: () => string, key?: object): string[] {
-  const asked = servicesNamed(question);
+export function servicesNotMentioned(foldedQuestion: string, passage: () => string, key?: object): string[] {
+  const asked = servicesIn(foldedQuestion);
   if (!asked.length) return [];
   let folded = key && foldedPassages.get(key);
   if (folded === undefined) {

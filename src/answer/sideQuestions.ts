@@ -52,8 +52,12 @@ const ANSWERED: Record<SideQuestionKind, RegExp> = {
 
 /** The side questions a citizen's question asks, in a fixed order. */
 export function sideQuestionsOf(question: string): SideQuestionKind[] {
-  const folded = foldedWords(question);
-  return (Object.keys(ASKS) as SideQuestionKind[]).filter((kind) => ASKS[kind].test(folded));
+  return sideQuestionsIn(foldedWords(question));
+}
+
+/** `sideQuestionsOf` for a question already folded (`foldedWords`). */
+function sideQuestionsIn(foldedQuestion: string): SideQuestionKind[] {
+  return (Object.keys(ASKS) as SideQuestionKind[]).filter((kind) => ASKS[kind].test(foldedQuestion));
 }
 
 /** One short line each: the passage stays within ANSWER_MAX_CHARS, the line comes after it. */
@@ -79,11 +83,12 @@ const NOTES: Record<SideQuestionKind, Partial<Record<string, string>> & { other:
 };
 
 /**
- * The lines to add after an answer whose passage (`body`) leaves a side question of `question`
- * unanswered, for the topic of the answer's source; empty when there is nothing to add.
+ * The lines to add after an answer whose passage (`body`) leaves a side question of the question
+ * (given folded, `foldedWords`, as the answer policy folds it once) unanswered, for the topic of
+ * the answer's source; empty when there is nothing to add.
  */
-export function sideQuestionNotes(question: string, body: string, topic: string | undefined): string[] {
-  const asked = sideQuestionsOf(question);
+export function sideQuestionNotes(foldedQuestion: string, body: string, topic: string | undefined): string[] {
+  const asked = sideQuestionsIn(foldedQuestion);
   if (!asked.length) return [];
   const said = foldedWords(body);
   return asked

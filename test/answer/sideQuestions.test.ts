@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sideQuestionNotes, sideQuestionsOf } from '../../src/answer/sideQuestions.js';
+import { foldedWords } from '../../src/text/vietnamese.js';
 import { useRealAnswerService } from '../helpers/knowledge.js';
 
 describe('side questions: the cost or time asked besides the subject', () => {
@@ -42,10 +43,10 @@ describe('side questions: the cost or time asked besides the subject', () => {
   it('adds nothing when the passage already speaks to it', () => {
     const q = 'chuyển khoản liên ngân hàng có mất phí không';
     expect(
-      sideQuestionNotes(q, 'Nhiều ngân hàng miễn phí chuyển khoản trên ứng dụng.', 'thanh-toan'),
+      sideQuestionNotes(foldedWords(q), 'Nhiều ngân hàng miễn phí chuyển khoản trên ứng dụng.', 'thanh-toan'),
     ).toEqual([]);
     expect(
-      sideQuestionNotes(q, 'Mở ứng dụng, chọn Chuyển tiền, nhập số tài khoản.', 'thanh-toan'),
+      sideQuestionNotes(foldedWords(q), 'Mở ứng dụng, chọn Chuyển tiền, nhập số tài khoản.', 'thanh-toan'),
     ).toHaveLength(1);
   });
 });
