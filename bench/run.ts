@@ -371,6 +371,12 @@ async function loadSuite(service: Service, connector: FakeConnector, tag: string
   );
   await settle();
   const afterLoad = await service.memory();
+  const r = afterLoad.retrievals;
+  log(
+    r
+      ? `  retrievals on the retrieval thread: ${r.thread}, on the main thread: ${r.here}`
+      : '  no retrieval thread (RETRIEVAL_THREAD=off, or the baseline retriever)',
+  );
   return {
     idle,
     low,

@@ -28,8 +28,10 @@ export type ServeMessage =
       heapUsed: number;
       external: number;
       arrayBuffers: number;
-      /** CPU time used by the process so far (user + system), ms. */
+      /** CPU time used by the process so far (user + system, both threads), ms. */
       cpuMs: number;
+      /** Retrievals answered by the retrieval thread and on the main thread (absent: no thread). */
+      retrievals?: { thread: number; here: number };
       /** Event-loop delay since the last `pauses` reset, ms. */
       loopDelay: { p50: number; p99: number; max: number };
       /** GC pauses since the last reset: count, total and longest, ms, by kind. */
@@ -170,6 +172,9 @@ process.on('message', (m: ServeCommand) => {
       external,
       arrayBuffers,
       cpuMs: (cpu.user + cpu.system) / 1000,
+      retrievals: running.assistant.retrievalThread
+        ? { ...running.assistant.retrievalThread.answered }
+        : undefined,
       loopDelay: {
         p50: loopDelay.percentile(50) / 1e6,
         p99: loopDelay.percentile(99) / 1e6,

@@ -25,8 +25,10 @@ export interface Memory {
   heapUsed: number;
   external: number;
   arrayBuffers: number;
-  /** CPU time the service used so far (user + system), ms. */
+  /** CPU time the service used so far (user + system, all its threads), ms. */
   cpuMs: number;
+  /** Retrievals answered by the retrieval thread and on the main thread (absent: no thread). */
+  retrievals?: { thread: number; here: number };
   /** Event-loop delay since `resetPauses`, ms. */
   loopDelay: { p50: number; p99: number; max: number };
   /** GC pauses since `resetPauses`, by kind. */

@@ -196,6 +196,7 @@ export function createApp(config: Config, logger: Logger, overrides?: AssistantO
   };
   const loadKnowledge = async () => {
     await knowledge.start();
+    assistant.retrievalThread?.warm();
     knowledge.watch();
     logger.info({ version: knowledge.status().version }, 'ready');
   };

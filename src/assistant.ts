@@ -12,8 +12,10 @@ import { SqlFeedbackStore } from './feedback/feedbackStore.js';
 import { FlowLibrary } from './flows/flowLibrary.js';
 import type { Logger } from './logger.js';
 import { createEmbeddings } from './retrieval/embeddingsFactory.js';
+import { HashingEmbeddings } from './retrieval/hashingEmbeddings.js';
 import { KnowledgeBase } from './retrieval/knowledgeIndex.js';
 import { createIndexPublisher } from './retrieval/indexPublisher.js';
+import { ThreadedRetriever } from './retrieval/threadedRetriever.js';
 import { ChangeCheckedConversationState, ChangeCheckedUserState } from './storage/changeCheckedState.js';
 import { openDatabase, type Db } from './storage/database.js';
 import { PgDb, SqliteDb, type SqlDb } from './storage/sql/index.js';
@@ -37,6 +39,8 @@ export interface Assistant {
   /** The bot state (conversation and user state), with eTag concurrency across replicas. */
   storage: SqlStorage;
   knowledge: KnowledgeBase;
+  /** Retrieval on a worker thread, when configured (RETRIEVAL_THREAD) with the offline embedding. */
+  retrievalThread: ThreadedRetriever | undefined;
   answers: AnswerService;
   conversationState: ConversationState;
   userState: UserState;
@@ -68,6 +72,8 @@ export function createAssistant(
   const userProfile = userState.createProperty<UserProfile>('UserProfile');
 
   const { embeddings, id: embedderId } = createEmbeddings(config);
+  // With a model's embedding a retrieval mostly waits for the network: a thread would not help.
+  const threaded = config.retrievalThread && embeddings instanceof HashingEmbeddings;
   const knowledge = new KnowledgeBase({
     knowledgeDir: config.knowledgeDir,
     dataDir: config.dataDir,
@@ -76,10 +82,15 @@ export function createAssistant(
     logger,
     // With PostgreSQL, index versions are published to (and followed from) the other replicas.
     publisher: createIndexPublisher(sql, { logger }),
+    // The thread has the search structures; this thread builds its own only to stand in for it.
+    prepareSearch: !threaded,
   });
+  const retrievalThread = threaded
+    ? new ThreadedRetriever({ knowledge, dimensions: embeddings.dimensions, logger })
+    : undefined;
   const model = config.llm ? createGroundedModel(config.llm, config.answerMaxChars) : undefined;
   const answers = new AnswerService({
-    retriever: overrides.retriever ?? knowledge,
+    retriever: overrides.retriever ?? retrievalThread ?? knowledge,
     maxChars: config.answerMaxChars,
     logger,
     generator: model,
@@ -101,6 +112,7 @@ export function createAssistant(
       await feedback.migrate();
     })());
   const close = async () => {
+    await retrievalThread?.stop();
     await sql.close().catch((err: unknown) => logger.warn({ err }, 'closing the store failed'));
     db?.close();
   };
@@ -135,6 +147,7 @@ export function createAssistant(
     close,
     storage,
     knowledge,
+    retrievalThread,
     answers,
     conversationState,
     userState,

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -52,6 +53,7 @@ const schema = z.object({
   ANSWER_MAX_CHARS: int(700, 200, 4000),
   MAX_MESSAGE_CHARS: int(2000, 50, 100_000),
   CHAT_MESSAGES_PER_MINUTE: int(20, 1, 10_000),
+  RETRIEVAL_THREAD: z.preprocess(emptyToUndefined, z.enum(['auto', 'on', 'off']).default('auto')),
   TRUST_PROXY: z.preprocess((v) => {
     const t = typeof v === 'string' ? v.trim().toLowerCase() : v;
     return t === 'true' || t === 'yes' ? '1' : t === 'false' || t === 'no' ? '0' : emptyToUndefined(v);
@@ -119,6 +121,11 @@ export interface Config {
   maxMessageChars: number;
   /** Messages one user may send per minute; past it the bot asks them to slow down. */
   chatMessagesPerMinute: number;
+  /**
+   * Retrieval with the offline embedding runs on a worker thread (src/retrieval/threadedRetriever.ts):
+   * RETRIEVAL_THREAD=on, or auto (the default) on a machine with more than one CPU.
+   */
+  retrievalThread: boolean;
   /** Per-minute budgets of the HTTP APIs (429 past them; 0 = no limit); see src/http/rateLimits.ts. */
   rateLimits: {
     /** Every API request per client IP (not /api/messages, /api/zalo, health checks, pages). */
@@ -271,6 +278,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     answerMaxChars: e.ANSWER_MAX_CHARS,
     maxMessageChars: e.MAX_MESSAGE_CHARS,
     chatMessagesPerMinute: e.CHAT_MESSAGES_PER_MINUTE,
+    retrievalThread:
+      e.RETRIEVAL_THREAD === 'on' || (e.RETRIEVAL_THREAD === 'auto' && os.availableParallelism() > 1),
     rateLimits: {
       ipPerMinute: e.RATE_LIMIT_IP_PER_MINUTE,
       directLineTokensPerMinute: e.RATE_LIMIT_DL_TOKENS_PER_MINUTE,

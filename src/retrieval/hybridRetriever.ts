@@ -29,7 +29,8 @@ export interface FaqQuestionVector {
 
 export interface HybridRetrieverParts {
   chunks: readonly IndexedChunk[];
-  vectorStore: HNSWLib;
+  /** The graph search of dense (model) embeddings; not needed when `chunkVectors` are sparse. */
+  vectorStore?: HNSWLib;
   embeddings: EmbeddingsInterface;
   synonyms: SynonymMap;
   faqQuestions: readonly FaqQuestionVector[];
@@ -93,51 +94,26 @@ export function contentSyllables(text: string): string[] {
 export class HybridRetriever implements Retriever {
   readonly chunks: readonly IndexedChunk[];
   private readonly byId = new Map<string, number>();
-  private readonly folded: Bm25Index;
-  private readonly accented: Bm25Index;
-  private readonly syllableSets: Set<string>[];
-  /** For each FAQ question, the number of its entry (chunk) among `faqSlotChunkIds`. */
-  private readonly faqSlots: Int32Array;
-  private readonly faqSlotChunkIds: string[];
-  /** The FAQ question vectors by dimension (see `faqLeg`). */
-  private readonly faqVectors: InvertedVectors;
-  /**
-   * FAQ questions by their folded content words in order (`contentSyllables`, joined by spaces):
-   * two questions with the same words are typed alike.
-   */
-  private readonly faqByWords = new Map<string, number[]>();
-  /** The chunk vectors by dimension and their norms, when they are sparse (see `vectorLeg`). */
-  private readonly exactVectors?: { inverted: InvertedVectors; norms: Float64Array };
+  /** Built at the first retrieval, or by `prepare()`: see `SearchStructures`. */
+  private structures: SearchStructures | undefined;
 
   constructor(private readonly parts: HybridRetrieverParts) {
     this.chunks = parts.chunks;
     parts.chunks.forEach((c, i) => this.byId.set(c.id, i));
-    const analysed = parts.chunks.map((c) => analyze(indexText(c)));
-    this.folded = new Bm25Index(analysed.map((a) => a.folded));
-    this.accented = new Bm25Index(analysed.map((a) => a.accented));
-    this.syllableSets = parts.chunks.map((c) => {
-      const syllables = contentSyllables(indexText(c));
-      return new Set([...syllables, ...syllables.slice(1).map((t, i) => `${syllables[i]}_${t}`)]);
-    });
-    this.faqVectors = new InvertedVectors(parts.faqQuestions.map((q) => q.vector));
-    parts.faqQuestions.forEach((q, n) => {
-      const key = contentSyllables(q.question).join(' ');
-      if (key) this.faqByWords.set(key, [...(this.faqByWords.get(key) ?? []), n]);
-    });
-    const chunkVectors = parts.chunkVectors;
-    if (chunkVectors && chunkVectors.length === parts.chunks.length && chunkVectors.length > 0) {
-      const inverted = new InvertedVectors(chunkVectors);
-      if (inverted.density < SPARSE_DENSITY) {
-        const norms = Float64Array.from(chunkVectors, (v) => Math.sqrt(squaredNorm(v)));
-        this.exactVectors = { inverted, norms };
-      }
-    }
-    const slots = new Map<string, number>();
-    this.faqSlots = Int32Array.from(parts.faqQuestions, (q) => {
-      if (!slots.has(q.chunkId)) slots.set(q.chunkId, slots.size);
-      return slots.get(q.chunkId)!;
-    });
-    this.faqSlotChunkIds = [...slots.keys()];
+  }
+
+  /**
+   * Builds the search structures now rather than at the first retrieval (an index about to answer
+   * questions); an index only read for its chunks (the service, while a retrieval thread answers:
+   * see threadedRetriever.ts) never builds them.
+   */
+  prepare(): this {
+    this.structures ??= buildSearchStructures(this.parts);
+    return this;
+  }
+
+  private get s(): SearchStructures {
+    return (this.structures ??= buildSearchStructures(this.parts));
   }
 
   /**
@@ -152,6 +128,11 @@ export class HybridRetriever implements Retriever {
     if (next && next.docId === chunk.docId) return next;
     if (chunk.kind === 'faq' && chunk.source) return this.chunks.find((c) => c.docId === chunk.source);
     return undefined;
+  }
+
+  /** The position of chunk `id` in `chunks`. */
+  chunkIndex(id: string): number | undefined {
+    return this.byId.get(id);
   }
 
   chunkById(id: string): IndexedChunk | undefined {
@@ -243,7 +224,7 @@ export class HybridRetriever implements Retriever {
    */
   private async embedQuery(text: string): Promise<number[] | SparseVector> {
     const { embeddings } = this.parts;
-    if (this.exactVectors && hasSparseEmbedding(embeddings)) return embeddings.embedSparse(text);
+    if (this.s.exactVectors && hasSparseEmbedding(embeddings)) return embeddings.embedSparse(text);
     return embeddings.embedQuery(text);
   }
 
@@ -256,14 +237,14 @@ export class HybridRetriever implements Retriever {
     // Both fields' scores summed per chunk (BM25 scores are positive: 0 means not found yet).
     const scores = new Float64Array(this.chunks.length);
     const found: number[] = [];
-    for (const r of this.folded.search(foldedTerms, FUSION.legDepth * 2)) {
+    for (const r of this.s.folded.search(foldedTerms, FUSION.legDepth * 2)) {
       scores[r.index] = r.score;
       found.push(r.index);
     }
     if (hasDiacritics(normalized)) {
       const accentedTerms = new Map<string, number>();
       for (const t of typed.accented) accentedTerms.set(t, FUSION.accentedWeight);
-      for (const r of this.accented.search(accentedTerms, FUSION.legDepth * 2)) {
+      for (const r of this.s.accented.search(accentedTerms, FUSION.legDepth * 2)) {
         if (scores[r.index] === 0) found.push(r.index);
         scores[r.index]! += r.score;
       }
@@ -278,9 +259,10 @@ export class HybridRetriever implements Retriever {
   private async vectorLeg(queryVector: number[] | SparseVector): Promise<LegHit[]> {
     const k = Math.min(FUSION.legDepth, this.chunks.length);
     if (k === 0) return [];
-    if (this.exactVectors) return this.exactVectorLeg(queryVector, k);
+    if (this.s.exactVectors) return this.exactVectorLeg(queryVector, k);
     // embedQuery gives a sparse vector only when there are exact vectors.
     if (isSparse(queryVector)) throw new Error('a sparse query vector needs the exact vector leg');
+    if (!this.parts.vectorStore) throw new Error('dense vectors need the vector store');
     const results = await this.parts.vectorStore.similaritySearchVectorWithScore(queryVector, k);
     return results.map(([doc, distance], r) => ({
       chunkId: String(doc.metadata.chunkId),
@@ -291,7 +273,7 @@ export class HybridRetriever implements Retriever {
 
   /** The `k` chunks of highest cosine similarity, computed exactly over the inverted vectors. */
   private exactVectorLeg(queryVector: number[] | SparseVector, k: number): LegHit[] {
-    const { inverted, norms } = this.exactVectors!;
+    const { inverted, norms } = this.s.exactVectors!;
     const queryNorm = Math.sqrt(squaredNorm(queryVector));
     if (queryNorm === 0) return [];
     const sims = inverted.dots(queryVector);
@@ -307,17 +289,17 @@ export class HybridRetriever implements Retriever {
   private faqLeg(queryVector: number[] | SparseVector, asked: readonly string[]): LegHit[] {
     // The dot product of the query with every FAQ question (exact: see InvertedVectors).
     const questions = this.parts.faqQuestions;
-    const sims = this.faqVectors.dots(queryVector);
+    const sims = this.s.faqVectors.dots(queryVector);
     // A paraphrase typed word for word is the same question, whatever synonyms the query vector
     // gained ("ma otp la gi" is a paraphrase; with the synonyms of "otp" added it is less alike).
-    for (const n of this.faqByWords.get(asked.join(' ')) ?? []) sims[n] = 1;
+    for (const n of this.s.faqByWords.get(asked.join(' ')) ?? []) sims[n] = 1;
     // The best question of each FAQ entry; entries in the order their first positive question
     // comes (the order ties keep).
-    const slotCount = this.faqSlotChunkIds.length;
+    const slotCount = this.s.faqSlotChunkIds.length;
     const best = new Float64Array(slotCount);
     const first = new Int32Array(slotCount).fill(-1);
     for (let n = 0; n < questions.length; n++) {
-      const slot = this.faqSlots[n]!;
+      const slot = this.s.faqSlots[n]!;
       const sim = sims[n]!;
       if (sim > best[slot]!) {
         if (first[slot] === -1) first[slot] = n;
@@ -329,7 +311,7 @@ export class HybridRetriever implements Retriever {
     return matched
       .sort((a, b) => best[b]! - best[a]! || first[a]! - first[b]!)
       .slice(0, 5)
-      .map((slot, r) => ({ chunkId: this.faqSlotChunkIds[slot]!, score: best[slot]!, rank: r + 1 }));
+      .map((slot, r) => ({ chunkId: this.s.faqSlotChunkIds[slot]!, score: best[slot]!, rank: r + 1 }));
   }
 
   /**
@@ -345,7 +327,7 @@ export class HybridRetriever implements Retriever {
     const sequence = asked.filter((t) => !QUERY_FILLER.has(t));
     const terms = [...new Set(sequence)];
     if (!terms.length) return 0;
-    const present = this.syllableSets[index]!;
+    const present = this.s.syllableSets[index]!;
     const viaSynonym = new Set<string>();
     for (const e of expansions) {
       const alternatives = e.added.map((a) => contentSyllables(a));
@@ -356,7 +338,7 @@ export class HybridRetriever implements Retriever {
     let total = 0;
     let covered = 0;
     for (const t of terms) {
-      const w = this.folded.idf(t);
+      const w = this.s.folded.idf(t);
       total += w;
       if (present.has(t) || viaSynonym.has(t)) covered += w;
     }
@@ -376,4 +358,64 @@ function hasSparseEmbedding(
   e: EmbeddingsInterface,
 ): e is EmbeddingsInterface & { embedSparse(text: string): SparseVector } {
   return typeof (e as { embedSparse?: unknown }).embedSparse === 'function';
+}
+
+/**
+ * What retrieval searches, derived from the index version's chunks and vectors: BM25 over the
+ * folded and the accented text, each chunk's content syllables (coverage), the FAQ questions' vectors
+ * by dimension, and the chunks' vectors by dimension when they are sparse.
+ */
+interface SearchStructures {
+  folded: Bm25Index;
+  accented: Bm25Index;
+  syllableSets: Set<string>[];
+  /** For each FAQ question, the number of its entry (chunk) among `faqSlotChunkIds`. */
+  faqSlots: Int32Array;
+  faqSlotChunkIds: string[];
+  /** The FAQ question vectors by dimension (see `faqLeg`). */
+  faqVectors: InvertedVectors;
+  /**
+   * FAQ questions by their folded content words in order (`contentSyllables`, joined by spaces):
+   * two questions with the same words are typed alike.
+   */
+  faqByWords: Map<string, number[]>;
+  /** The chunk vectors by dimension and their norms, when they are sparse (see `vectorLeg`). */
+  exactVectors?: { inverted: InvertedVectors; norms: Float64Array };
+}
+
+function buildSearchStructures(parts: HybridRetrieverParts): SearchStructures {
+  const analysed = parts.chunks.map((c) => analyze(indexText(c)));
+  const syllableSets = parts.chunks.map((c) => {
+    const syllables = contentSyllables(indexText(c));
+    return new Set([...syllables, ...syllables.slice(1).map((t, i) => `${syllables[i]}_${t}`)]);
+  });
+  const faqByWords = new Map<string, number[]>();
+  parts.faqQuestions.forEach((q, n) => {
+    const key = contentSyllables(q.question).join(' ');
+    if (key) faqByWords.set(key, [...(faqByWords.get(key) ?? []), n]);
+  });
+  let exactVectors: SearchStructures['exactVectors'];
+  const chunkVectors = parts.chunkVectors;
+  if (chunkVectors && chunkVectors.length === parts.chunks.length && chunkVectors.length > 0) {
+    const inverted = new InvertedVectors(chunkVectors);
+    if (inverted.density < SPARSE_DENSITY) {
+      const norms = Float64Array.from(chunkVectors, (v) => Math.sqrt(squaredNorm(v)));
+      exactVectors = { inverted, norms };
+    }
+  }
+  const slots = new Map<string, number>();
+  const faqSlots = Int32Array.from(parts.faqQuestions, (q) => {
+    if (!slots.has(q.chunkId)) slots.set(q.chunkId, slots.size);
+    return slots.get(q.chunkId)!;
+  });
+  return {
+    folded: new Bm25Index(analysed.map((a) => a.folded)),
+    accented: new Bm25Index(analysed.map((a) => a.accented)),
+    syllableSets,
+    faqSlots,
+    faqSlotChunkIds: [...slots.keys()],
+    faqVectors: new InvertedVectors(parts.faqQuestions.map((q) => q.vector)),
+    faqByWords,
+    exactVectors,
+  };
 }

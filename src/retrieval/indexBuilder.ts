@@ -8,6 +8,7 @@ import { chunkDocument } from '../ingest/chunker.js';
 import { loadDocument, SUPPORTED_EXTENSIONS } from '../ingest/loaders.js';
 import { indexText } from './hybridRetriever.js';
 import { IndexVersions, VERSION_NAME } from './indexVersions.js';
+import { readVectors, type VectorEntry } from './indexLoader.js';
 import type { IndexedChunk } from './types.js';
 
 export interface IndexManifest {
@@ -48,13 +49,6 @@ export interface BuildOptions {
 }
 
 /** Entries in `vectors.json`; the vectors themselves are Float32 rows in `vectors.bin`. */
-interface VectorEntry {
-  hash: string;
-  chunkId: string;
-  /** Set for FAQ paraphrase vectors. */
-  question?: string;
-}
-
 const SKIP = new Set(['README.md', 'synonyms.yaml']);
 /**
  * Top-level folders that are not indexed: guided flows (loaded on their own), the eval questions
@@ -207,17 +201,6 @@ function writeVectors(
   fs.writeFileSync(path.join(dir, 'vectors.bin'), buf);
   const meta: VectorEntry[] = entries.map(({ hash, chunkId, question }) => ({ hash, chunkId, question }));
   fs.writeFileSync(path.join(dir, 'vectors.json'), JSON.stringify({ dimensions: dims, entries: meta }));
-}
-
-export function readVectors(dir: string): { entries: VectorEntry[]; vectors: Float32Array[] } {
-  const { dimensions, entries } = JSON.parse(fs.readFileSync(path.join(dir, 'vectors.json'), 'utf8')) as {
-    dimensions: number;
-    entries: VectorEntry[];
-  };
-  const buf = fs.readFileSync(path.join(dir, 'vectors.bin'));
-  const all = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
-  const vectors = entries.map((_, i) => all.slice(i * dimensions, (i + 1) * dimensions));
-  return { entries, vectors };
 }
 
 /** Vectors of the current version, by content hash, so unchanged chunks are not embedded again. */

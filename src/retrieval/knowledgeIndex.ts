@@ -1,60 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
-import { HNSWLib } from '@langchain/community/vectorstores/hnswlib';
-import { SynonymMap } from '../text/synonyms.js';
 import type { Logger } from '../logger.js';
-import { HybridRetriever } from './hybridRetriever.js';
-import { buildIndex, readVectors, type IndexManifest } from './indexBuilder.js';
+import { buildIndex, type IndexManifest } from './indexBuilder.js';
+import { loadIndexVersion, type KnowledgeIndex } from './indexLoader.js';
 import { IndexArchiveError } from './indexArchive.js';
 import type { IndexPublisher } from './indexPublisher.js';
 import { IndexVersions, versionsToKeep } from './indexVersions.js';
 import type { IndexedChunk, RetrievalResult, Retriever } from './types.js';
 
-/** One loaded, immutable index version. */
-export interface KnowledgeIndex {
-  version: string;
-  manifest: IndexManifest;
-  retriever: HybridRetriever;
-}
-
-export async function loadIndexVersion(
-  dir: string,
-  embeddings: EmbeddingsInterface,
-): Promise<KnowledgeIndex> {
-  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as IndexManifest;
-  const chunks = JSON.parse(fs.readFileSync(path.join(dir, 'chunks.json'), 'utf8')) as IndexedChunk[];
-  const synonymsFile = path.join(dir, 'synonyms.yaml');
-  const synonyms = fs.existsSync(synonymsFile)
-    ? SynonymMap.parse(fs.readFileSync(synonymsFile, 'utf8'))
-    : SynonymMap.fromGroups([]);
-  const vectorStore = chunks.length
-    ? await HNSWLib.load(path.join(dir, 'hnsw'), embeddings)
-    : new HNSWLib(embeddings, { space: 'cosine', numDimensions: manifest.dimensions || 1 });
-  if (chunks.length) vectorStore.index.setEf(100);
-  const { entries, vectors } = readVectors(dir);
-  const faqQuestions = entries
-    .map((e, i) => ({ e, v: vectors[i]! }))
-    .filter(({ e }) => e.question)
-    // Kept as float32 (off the JS heap), the values they were stored with.
-    .map(({ e, v }) => ({ chunkId: e.chunkId, question: e.question!, vector: v }));
-  const chunkVector = new Map<string, Float32Array>();
-  entries.forEach((e, i) => {
-    if (!e.question) chunkVector.set(e.chunkId, vectors[i]!);
-  });
-  const chunkVectors = chunks.every((c) => chunkVector.has(c.id))
-    ? chunks.map((c) => chunkVector.get(c.id)!)
-    : undefined;
-  const retriever = new HybridRetriever({
-    chunks,
-    vectorStore,
-    embeddings,
-    synonyms,
-    faqQuestions,
-    chunkVectors,
-  });
-  return { version: manifest.version, manifest, retriever };
-}
+export { loadIndexVersion, type KnowledgeIndex } from './indexLoader.js';
 
 export interface IndexStatus {
   ready: boolean;
@@ -79,6 +34,11 @@ export interface KnowledgeBaseOptions {
   followIntervalMs?: number;
   /** How long a published version that could not be downloaded or loaded is left alone (default 30 s). */
   retryDelayMs?: number;
+  /**
+   * False when another thread answers the retrievals (threadedRetriever.ts): a loaded version then
+   * builds its search structures only if asked to retrieve here. Default true.
+   */
+  prepareSearch?: boolean;
 }
 
 /**
@@ -457,7 +417,9 @@ export class KnowledgeBase implements Retriever {
 
   private async tryLoad(version: string): Promise<boolean> {
     try {
-      this.index = await loadIndexVersion(this.versions.dir(version), this.options.embeddings);
+      this.index = await loadIndexVersion(this.versions.dir(version), this.options.embeddings, {
+        prepare: this.options.prepareSearch,
+      });
       this.failure = undefined;
       return true;
     } catch (err) {

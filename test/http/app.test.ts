@@ -53,6 +53,27 @@ describe('POST /api/messages', () => {
     }
   });
 
+  it('answers from the retrieval thread when it is on, and from the main thread when it is off', async () => {
+    const connector = await startFakeConnector();
+    try {
+      const replies: string[] = [];
+      for (const setting of ['on', 'off']) {
+        const r = await start({ RETRIEVAL_THREAD: setting });
+        const res = await post(`${r.url}/api/messages`, messageActivity(connector.url, 'chu ky so la gi'));
+        expect(res.status).toBeLessThan(300);
+        await connector.waitForMessages(replies.length + 1);
+        replies.push(connector.messages().at(-1)!.body.text as string);
+        const thread = r.app.assistant.retrievalThread;
+        if (setting === 'on') expect(thread?.answered).toEqual({ thread: 1, here: 0 });
+        else expect(thread).toBeUndefined();
+      }
+      expect(replies[0]).toMatch(/Nguồn: /);
+      expect(replies[0]).toBe(replies[1]);
+    } finally {
+      await connector.close();
+    }
+  });
+
   it('rejects malformed JSON with a 400 and a JSON error', async () => {
     const r = await start();
     const res = await fetch(`${r.url}/api/messages`, {

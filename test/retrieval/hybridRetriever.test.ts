@@ -180,7 +180,7 @@ describe('hybrid retrieval over the real knowledge base', () => {
   });
 
   it('ranks the vector leg by exact cosine similarity, and the graph search agrees on the best hit', async () => {
-    const { readVectors } = await import('../../src/retrieval/indexBuilder.js');
+    const { readVectors } = await import('../../src/retrieval/indexLoader.js');
     const { IndexVersions } = await import('../../src/retrieval/indexVersions.js');
     const { entries, vectors } = readVectors(new IndexVersions(built.dataDir).dir(built.manifest.version));
     const byChunk = new Map(
