@@ -375,7 +375,7 @@ async function loadSuite(service: Service, connector: FakeConnector, tag: string
   log(
     r
       ? `  retrievals on the retrieval thread: ${r.thread}, on the main thread: ${r.here}`
-      : '  no retrieval thread (RETRIEVAL_THREAD=off, or the baseline retriever)',
+      : '  no retrieval thread (RETRIEVAL_THREAD=off, or the baseline retriever answers)',
   );
   return {
     idle,
