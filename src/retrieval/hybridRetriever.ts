@@ -108,7 +108,7 @@ export class HybridRetriever implements Retriever {
    * see threadedRetriever.ts) never builds them.
    */
   prepare(): this {
-    this.structures ??= buildSearchStructures(this.parts);
+    void this.s;
     return this;
   }
 

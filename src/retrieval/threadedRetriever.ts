@@ -27,8 +27,8 @@ interface Pending {
 }
 
 /**
- * Retrieval on a second thread. With the offline embedding, retrieving is a third of the CPU of a
- * chat turn, all of it synchronous; here it runs on a worker thread with its own copy of the loaded
+ * Retrieval on a second thread. With the offline embedding, retrieving is a quarter to a third of
+ * the CPU of a chat turn, all of it synchronous; here it runs on a worker thread with its own copy of the loaded
  * index version, so the event loop that serves HTTP, dialogs and the store spends that time on
  * other turns, and a 2-core machine uses its second core.
  *
