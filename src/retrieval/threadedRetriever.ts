@@ -87,7 +87,7 @@ export class ThreadedRetriever implements Retriever {
     if (index) this.follow(index);
   }
 
-  /** True when the thread has the version the service answers from (for tests and the bench). */
+  /** True when the thread has the version the service answers from (the tests read it). */
   ready(): boolean {
     return this.worker !== undefined && this.loaded === this.o.knowledge.current?.version;
   }
