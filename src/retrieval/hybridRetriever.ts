@@ -29,8 +29,11 @@ export interface FaqQuestionVector {
 
 export interface HybridRetrieverParts {
   chunks: readonly IndexedChunk[];
-  /** The graph search of dense (model) embeddings; not needed when `chunkVectors` are sparse. */
-  vectorStore?: HNSWLib;
+  /**
+   * The graph search of dense (model) embeddings, or how to open it when first needed; not needed
+   * when `chunkVectors` are sparse.
+   */
+  vectorStore?: HNSWLib | (() => Promise<HNSWLib>);
   embeddings: EmbeddingsInterface;
   synonyms: SynonymMap;
   faqQuestions: readonly FaqQuestionVector[];
@@ -96,6 +99,8 @@ export class HybridRetriever implements Retriever {
   private readonly byId = new Map<string, number>();
   /** Built at the first retrieval, or by `prepare()`: see `SearchStructures`. */
   private structures: SearchStructures | undefined;
+  /** The vector store once opened (see `graph`). */
+  private opened: Promise<HNSWLib> | undefined;
 
   constructor(private readonly parts: HybridRetrieverParts) {
     this.chunks = parts.chunks;
@@ -262,13 +267,25 @@ export class HybridRetriever implements Retriever {
     if (this.s.exactVectors) return this.exactVectorLeg(queryVector, k);
     // embedQuery gives a sparse vector only when there are exact vectors.
     if (isSparse(queryVector)) throw new Error('a sparse query vector needs the exact vector leg');
-    if (!this.parts.vectorStore) throw new Error('dense vectors need the vector store');
-    const results = await this.parts.vectorStore.similaritySearchVectorWithScore(queryVector, k);
+    const results = await (await this.graph()).similaritySearchVectorWithScore(queryVector, k);
     return results.map(([doc, distance], r) => ({
       chunkId: String(doc.metadata.chunkId),
       score: 1 - distance,
       rank: r + 1,
     }));
+  }
+
+  /** The vector store, opened at the first call when the parts give how to open it. */
+  private graph(): Promise<HNSWLib> {
+    const store = this.parts.vectorStore;
+    if (!store) return Promise.reject(new Error('dense vectors need the vector store'));
+    if (typeof store !== 'function') return Promise.resolve(store);
+    // A failed open is not kept: the next question tries again.
+    this.opened ??= store().catch((err: unknown) => {
+      this.opened = undefined;
+      throw err;
+    });
+    return this.opened;
   }
 
   /** The `k` chunks of highest cosine similarity, computed exactly over the inverted vectors. */
@@ -354,7 +371,7 @@ export class HybridRetriever implements Retriever {
 }
 
 /** An embedding that also gives its vectors sparse (HashingEmbeddings). */
-function hasSparseEmbedding(
+export function hasSparseEmbedding(
   e: EmbeddingsInterface,
 ): e is EmbeddingsInterface & { embedSparse(text: string): SparseVector } {
   return typeof (e as { embedSparse?: unknown }).embedSparse === 'function';

@@ -3,13 +3,14 @@ import path from 'node:path';
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 import type { HNSWLib } from '@langchain/community/vectorstores/hnswlib';
 import { SynonymMap } from '../text/synonyms.js';
-import { HybridRetriever } from './hybridRetriever.js';
+import { hasSparseEmbedding, HybridRetriever } from './hybridRetriever.js';
 import type { IndexManifest } from './indexBuilder.js';
 import type { IndexedChunk } from './types.js';
 
 /*
  * Reading an index version from DATA_DIR/index/<version>. Kept apart from the builder and from
- * KnowledgeBase so that the retrieval thread loads only this (no ingest loaders, no hnswlib).
+ * KnowledgeBase so that the retrieval thread loads only this (no ingest loaders, and no hnswlib with
+ * the offline embedding).
  */
 
 export interface VectorEntry {
@@ -28,16 +29,21 @@ export interface KnowledgeIndex {
   retriever: HybridRetriever;
 }
 
+/** The files of an index version's hnswlib graph (`HNSWLib.save`). */
+const HNSW_FILES = ['hnswlib.index', 'args.json', 'docstore.json'];
+
 /**
  * Loads an index version. `prepare` (default true) builds its search structures now; false leaves
  * that to the first retrieval, for a service whose retrievals a thread answers (threadedRetriever.ts).
- * `vectorStore: false` leaves out the hnswlib graph, which only dense (model) embeddings search:
- * the retrieval thread, which runs only with the offline embedding, does without it.
+ * The hnswlib graph is opened now for dense (model) embeddings, which search it. With a sparse
+ * embedding (the offline one) retrieval searches the vectors exactly and the graph is only opened if
+ * that ever falls through (see `HybridRetriever.vectorLeg`): its index and the hnswlib module stay
+ * out of memory.
  */
 export async function loadIndexVersion(
   dir: string,
   embeddings: EmbeddingsInterface,
-  options: { prepare?: boolean; vectorStore?: boolean } = {},
+  options: { prepare?: boolean } = {},
 ): Promise<KnowledgeIndex> {
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as IndexManifest;
   const chunks = JSON.parse(fs.readFileSync(path.join(dir, 'chunks.json'), 'utf8')) as IndexedChunk[];
@@ -45,13 +51,20 @@ export async function loadIndexVersion(
   const synonyms = fs.existsSync(synonymsFile)
     ? SynonymMap.parse(fs.readFileSync(synonymsFile, 'utf8'))
     : SynonymMap.fromGroups([]);
-  let vectorStore: HNSWLib | undefined;
-  if (options.vectorStore !== false) {
+  const openVectorStore = async (): Promise<HNSWLib> => {
     const { HNSWLib } = await import('@langchain/community/vectorstores/hnswlib');
-    vectorStore = chunks.length
-      ? await HNSWLib.load(path.join(dir, 'hnsw'), embeddings)
-      : new HNSWLib(embeddings, { space: 'cosine', numDimensions: manifest.dimensions || 1 });
-    if (chunks.length) vectorStore.index.setEf(100);
+    if (!chunks.length)
+      return new HNSWLib(embeddings, { space: 'cosine', numDimensions: manifest.dimensions || 1 });
+    const store = await HNSWLib.load(path.join(dir, 'hnsw'), embeddings);
+    store.index.setEf(100);
+    return store;
+  };
+  let vectorStore: HNSWLib | undefined;
+  if (!hasSparseEmbedding(embeddings)) vectorStore = await openVectorStore();
+  else if (chunks.length) {
+    // Unopened, the graph must still be there: a version is loaded whole or not at all.
+    const missing = HNSW_FILES.filter((f) => !fs.existsSync(path.join(dir, 'hnsw', f)));
+    if (missing.length) throw new Error(`index ${manifest.version} lacks hnsw/${missing.join(', hnsw/')}`);
   }
   const { entries, vectors } = readVectors(dir);
   const faqQuestions = entries
@@ -68,7 +81,7 @@ export async function loadIndexVersion(
     : undefined;
   const retriever = new HybridRetriever({
     chunks,
-    vectorStore,
+    vectorStore: vectorStore ?? openVectorStore,
     embeddings,
     synonyms,
     faqQuestions,

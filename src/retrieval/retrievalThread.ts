@@ -21,7 +21,7 @@ const reply = (message: ThreadReply) => port.postMessage(message);
 port.on('message', (request: ThreadRequest) => {
   if (request.type === 'load') {
     loading = request.version;
-    loadIndexVersion(request.dir, embeddings, { vectorStore: false }).then(
+    loadIndexVersion(request.dir, embeddings).then(
       (loaded) => {
         if (loading !== request.version) return;
         index = loaded;

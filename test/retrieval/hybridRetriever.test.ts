@@ -5,7 +5,7 @@ import { CONFIDENCE } from '../../src/retrieval/confidence.js';
 import { FUSION } from '../../src/retrieval/hybridRetriever.js';
 import type { HybridRetriever } from '../../src/retrieval/hybridRetriever.js';
 import * as vietnamese from '../../src/text/vietnamese.js';
-import { buildRealIndex, hitDocs, removeDir, type BuiltIndex } from '../helpers/knowledge.js';
+import { buildRealIndex, hitDocs, makeTempDir, removeDir, type BuiltIndex } from '../helpers/knowledge.js';
 
 let built: BuiltIndex;
 let retriever: HybridRetriever;
@@ -206,12 +206,45 @@ describe('hybrid retrieval over the real knowledge base', () => {
         .sort((a, b) => b.sim - a.sim);
       expect(r.legs.vector.map((h) => h.chunkId)).toEqual(brute.slice(0, FUSION.legDepth).map((x) => x.id));
       expect(r.legs.vector[0]!.score).toBeCloseTo(brute[0]!.sim, 6);
-      const graph = await (
+      const store = (
         retriever as unknown as {
-          parts: { vectorStore: import('@langchain/community/vectorstores/hnswlib').HNSWLib };
+          parts: { vectorStore: () => Promise<import('@langchain/community/vectorstores/hnswlib').HNSWLib> };
         }
-      ).parts.vectorStore.similaritySearchVectorWithScore(query, 3);
+      ).parts.vectorStore;
+      const graph = await (await store()).similaritySearchVectorWithScore(query, 3);
       expect(graph[0]![0].metadata.chunkId).toBe(brute[0]!.id);
+    }
+  });
+});
+
+describe('the hnswlib graph with the offline embedding', () => {
+  it('is not read to load a version or to answer, yet opens when asked', async () => {
+    const { IndexVersions } = await import('../../src/retrieval/indexVersions.js');
+    const { loadIndexVersion } = await import('../../src/retrieval/indexLoader.js');
+    const copy = makeTempDir('tlcds-graph-');
+    try {
+      fs.cpSync(new IndexVersions(built.dataDir).dir(built.manifest.version), copy, { recursive: true });
+      const graphFile = path.join(copy, 'hnsw', 'hnswlib.index');
+      const graphBytes = fs.readFileSync(graphFile);
+      fs.writeFileSync(graphFile, ''); // a graph that cannot be read
+      const loaded = await loadIndexVersion(copy, built.embeddings);
+      const q = 'Chuyển khoản bằng mã VietQR thế nào?';
+      expect(hitDocs((await loaded.retriever.retrieve(q)).hits)).toEqual(
+        hitDocs((await retriever.retrieve(q)).hits),
+      );
+
+      type Opener = {
+        parts: { vectorStore: () => Promise<{ similaritySearch(q: string, k: number): Promise<unknown[]> }> };
+      };
+      const open = (loaded.retriever as unknown as Opener).parts.vectorStore;
+      await expect(open()).rejects.toThrow();
+      fs.writeFileSync(graphFile, graphBytes);
+      expect(await (await open()).similaritySearch(q, 3)).toHaveLength(3);
+
+      fs.rmSync(graphFile); // but a version that lost it is not loaded (corruptIndex.test.ts)
+      await expect(loadIndexVersion(copy, built.embeddings)).rejects.toThrow(/hnsw\/hnswlib.index/);
+    } finally {
+      removeDir(copy);
     }
   });
 });
