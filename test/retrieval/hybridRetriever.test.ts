@@ -233,10 +233,9 @@ describe('the hnswlib graph with the offline embedding', () => {
         hitDocs((await retriever.retrieve(q)).hits),
       );
 
-      type Opener = {
-        parts: { vectorStore: () => Promise<{ similaritySearch(q: string, k: number): Promise<unknown[]> }> };
-      };
-      const open = (loaded.retriever as unknown as Opener).parts.vectorStore;
+      // Through the retriever's own opener: a failed open must not be kept for later questions.
+      type Graph = { graph(): Promise<{ similaritySearch(q: string, k: number): Promise<unknown[]> }> };
+      const open = () => (loaded.retriever as unknown as Graph).graph();
       await expect(open()).rejects.toThrow();
       fs.writeFileSync(graphFile, graphBytes);
       expect(await (await open()).similaritySearch(q, 3)).toHaveLength(3);
