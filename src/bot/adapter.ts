@@ -8,6 +8,7 @@ import {
   type TurnContext,
 } from 'botbuilder';
 import { validateAndFixActivity } from 'botbuilder/lib/activityValidator.js';
+import { withPlainActivityBodies } from '../channels/botframework/plainActivityBody.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 
@@ -87,7 +88,7 @@ function reuseClients(auth: Authentication): Authentication {
   const reusing = (factory: ConnectorFactory, appId: string): ConnectorFactory => ({
     create: (serviceUrl, audience) =>
       memo(connectors, JSON.stringify([appId, serviceUrl, audience ?? '']), () =>
-        factory.create(serviceUrl, audience),
+        factory.create(serviceUrl, audience).then(withPlainActivityBodies),
       ),
   });
 

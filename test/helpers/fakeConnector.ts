@@ -14,7 +14,8 @@ export interface ReceivedActivity {
 
 /**
  * A stand-in for the Bot Framework connector on 127.0.0.1: receives the bot's replies at
- * POST /v3/conversations/{id}/activities[/{replyToId}] and records them.
+ * POST /v3/conversations/{id}/activities[/{replyToId}] (and updates, PUT …/activities/{id}) and
+ * records them.
  */
 export async function startFakeConnector() {
   const received: ReceivedActivity[] = [];
@@ -23,7 +24,10 @@ export async function startFakeConnector() {
     let data = '';
     req.on('data', (c) => (data += c));
     req.on('end', () => {
-      if (req.method === 'POST' && /^\/v3\/conversations\/[^/]+\/activities/.test(req.url ?? '')) {
+      if (
+        (req.method === 'POST' || req.method === 'PUT') &&
+        /^\/v3\/conversations\/[^/]+\/activities/.test(req.url ?? '')
+      ) {
         received.push({ path: req.url!, authorization: req.headers.authorization, body: JSON.parse(data) });
         waiters.splice(0).forEach((w) => w());
         res.writeHead(200, { 'content-type': 'application/json' });
