@@ -75,7 +75,10 @@ const OUT_OF_SCOPE: [RegExp, OutOfScopeCategory][] = [
     /\b(ly hon|tranh chap (dat|dat dai|nha|tai san)|khoi kien|kien tung|di kien|thua ke|chia tai san|luat su|hop dong mua ban dat|cap so do|lam so do|so hong|ban an)\b/,
     'legal',
   ],
-  [/\b(chinh tri|dang phai|bau cu|tong thong|chu tich nuoc|thu tuong (nghi|noi)|bieu tinh)\b/, 'politics'],
+  [
+    /\b(chinh tri|dang phai|bau cu|tong thong|chu tich nuoc|chu tich quoc hoi|thu tuong (nghi|noi)|bieu tinh|tong bi thu|dai hoi dang|bo chinh tri|ban chap hanh trung uong|uy vien trung uong)\b/,
+    'politics',
+  ],
   [
     /\b(tuyen dung|xin viec|tim viec|viec lam|thi cong chuc|thi vien chuc|luong (cong chuc|giao vien)|nop don xin viec)\b/,
     'jobs',

@@ -106,11 +106,17 @@ describe('router', () => {
     expect(reply!.text).not.toMatch(/Nguồn:/);
   });
 
-  it('declines an out-of-scope question politely and does not answer it', async () => {
+  it.each([
+    ['xổ số hôm nay', 'xổ số'],
+    // Folded, "Tổng Bí thư" reads like "bị thu hồi" of a signing certificate: not an answer.
+    ['Đại hội Đảng năm nay ai lên làm Tổng Bí thư vậy mấy chú?', 'chính trị, thời sự'],
+  ])('declines an out-of-scope question politely and does not answer it: %s', async (question, topic) => {
     const c = chat('oos-user');
-    const replies = await c.say('xổ số hôm nay');
+    const replies = await c.say(question);
     expect(replies).toHaveLength(1);
-    expect(replies[0]!.text).toMatch(/^Xin lỗi bạn, câu hỏi về xổ số nằm ngoài phạm vi của mình/);
+    expect(replies[0]!.text).toMatch(
+      new RegExp(`^Xin lỗi bạn, câu hỏi về ${topic} nằm ngoài phạm vi của mình`),
+    );
     expect(replies[0]!.text).not.toMatch(/Nguồn:/);
     expect(replies[0]!.buttons).toContain('Gặp tổ công nghệ số');
     expect((await bot.assistant.unanswered.list()).filter((q) => q.userId === 'oos-user')).toEqual([]);
