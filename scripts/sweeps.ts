@@ -1,13 +1,15 @@
 /**
  * npm run sweeps [-- --verbose]
  *
- * Asks the labelled blind-sweep questions (docs/quality/blind-sweeps-*) again and prints, per sweep,
+ * Asks the labelled blind-sweep questions (docs/quality/blind-sweeps-*) again, on an index built
+ * from the knowledge files as they are now, and prints, per sweep,
  * the reviewer's verdict against the reply the assistant gives now: an answer, "did you mean"
  * suggestions, or "I don't know". A verdict judged an answer's first source: it carries over only
  * while the answer still comes from that source ("changed" otherwise). Out-of-scope questions keep
  * their label whatever the assistant does now.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createAssistant } from '../src/assistant.js';
 import { cliSetup } from './cli.js';
@@ -44,7 +46,10 @@ const files = fs
   );
 
 const { config, logger } = cliSetup('error');
-const assistant = createAssistant(config, logger);
+// An index built now from the knowledge files, in a directory of its own: DATA_DIR's index is the
+// one last built (`npm run ingest`, the console), which may predate the edits being checked.
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tlcds-sweeps-'));
+const assistant = createAssistant({ ...config, dataDir, database: undefined }, logger);
 await assistant.knowledge.start();
 
 const REPLIES = ['answered', 'clarify', 'none'] as const;
@@ -100,3 +105,4 @@ for (const file of files) {
 }
 assistant.knowledge.stop();
 await assistant.close();
+fs.rmSync(dataDir, { recursive: true, force: true });
