@@ -15,6 +15,7 @@ export type Intent =
   | { kind: 'topic'; topic: TopicId }
   | { kind: 'next_step' }
   | { kind: 'out_of_scope'; category: OutOfScopeCategory }
+  | { kind: 'own_dossier' }
   | { kind: 'vague' }
   | { kind: 'question' };
 
@@ -97,6 +98,19 @@ const OUT_OF_SCOPE: [RegExp, OutOfScopeCategory][] = [
   ],
 ];
 
+/**
+ * "Check my dossier for me": the citizen takes the assistant for the officer handling their
+ * dossier. A dossier (hồ sơ) and either a request to look it up for them ("kiểm tra giùm", "xem
+ * giúp") or its status asked with its code ("mã số H12.34-… đã duyệt chưa").
+ */
+const DOSSIER = /\b(ho so|hs)\b/;
+const LOOK_UP_FOR_ME = /\b(kiem tra|xem|tra|tra cuu|check|coi|ktra)( lai)? (giup|gium|dum|ho(?! so))\b/;
+const STATUS = /\b(duyet chua|xong chua|co ket qua chua|den dau roi|toi dau roi|sao roi)\b/;
+// Folded, a code such as 000.00.12.H47-251201-0001 keeps its date and number: "251201 0001".
+/** Asking how to do something ("xem giúp cách nộp hồ sơ") is a question, not a look-up. */
+const HOW_TO = /\b(cach|lam sao|the nao|nhu nao|huong dan|can (giay to )?gi)\b/;
+const DOSSIER_CODE = /\b(ma (so|ho so)|so ho so)\b|\b\d{6} \d{3,}\b/;
+
 /** Words that carry no subject; a message made only of these is too vague to answer. */
 const GENERIC = new Set(
   'huong dan giup chi cho toi minh em anh chi ban voi hoi cach lam sao the nao nhu nao a oi nhe nha di can muon biet thong tin van de cai nay do viec gi ve duoc khong co the xin vui long hay cu la may cau hoi tu van ho tro ad admin bot nay kia dum giup do'.split(
@@ -126,6 +140,12 @@ export function detectIntent(text: string): Intent {
   }
   for (const [re, topic] of TOPICS) if (re.test(f)) return { kind: 'topic', topic };
   if (NEXT_STEP.test(f)) return { kind: 'next_step' };
+  if (
+    DOSSIER.test(f) &&
+    !HOW_TO.test(f) &&
+    (LOOK_UP_FOR_ME.test(f) || (STATUS.test(f) && DOSSIER_CODE.test(f)))
+  )
+    return { kind: 'own_dossier' };
   for (const [re, category] of OUT_OF_SCOPE) if (re.test(f)) return { kind: 'out_of_scope', category };
   const content = f.split(' ').filter((t) => t && !GENERIC.has(t));
   if (content.length === 0) return { kind: 'vague' };

@@ -15,7 +15,7 @@ import { FEEDBACK_DIALOG, FeedbackDialog } from './feedbackDialog.js';
 import { FORWARD_DIALOG, ForwardDialog, type ForwardOptions } from './forwardDialog.js';
 import { GUIDED_FLOW_DIALOG, GuidedFlowDialog } from './guidedFlowDialog.js';
 import { detectIntent, type OutOfScopeCategory } from './intents.js';
-import { QNA_DIALOG, QnaDialog } from './qnaDialog.js';
+import { QNA_DIALOG, QnaDialog, type QnaOptions } from './qnaDialog.js';
 import { withButtons } from './replies.js';
 import { emptyConversation } from './state.js';
 import { HANDOFF_BUTTON, TOPIC_MENUS } from './topics.js';
@@ -30,6 +30,11 @@ const STATE_MANAGER_CONFIGURATION = 'DialogStateManagerConfiguration';
 /** Retrieval confidence above which a message that looked out of scope is answered anyway. */
 export const OUT_OF_SCOPE_OVERRIDE = 0.75;
 const ROUTE = `${MAIN_DIALOG}.route`;
+
+export const OWN_DOSSIER_TEXT =
+  'Mình là trợ lý tự động nên không xem được hồ sơ của riêng bạn. Bạn tự tra cứu được bằng mã hồ sơ, mình hướng dẫn nhé:';
+/** Asked for the citizen who wants their own dossier checked: the knowledge's way to track one. */
+const TRACK_DOSSIER_QUESTION = 'Làm sao xem hồ sơ dịch vụ công đã nộp đến đâu rồi?';
 
 const OUT_OF_SCOPE_TEXT: Record<OutOfScopeCategory, string> = {
   weather: 'thời tiết',
@@ -145,6 +150,10 @@ export class MainDialog extends ComponentDialog {
       }
       case 'next_step':
         return this.nextPart(step);
+      case 'own_dossier':
+        // Only the agency handling a dossier sees it; the citizen can look it up with its code.
+        await say(OWN_DOSSIER_TEXT);
+        return step.beginDialog(QNA_DIALOG, { question: TRACK_DOSSIER_QUESTION } satisfies QnaOptions);
       case 'out_of_scope': {
         // Keywords can mislead ("gọi giả danh tòa án"): a confident answer from the guides wins.
         const attempt = await this.services.answers.answer({ question: text });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NON_TEXT_TEXT } from '../../src/bot/citizenBot.js';
 import { TOPIC_MENUS } from '../../dialogs/topics.js';
+import { OWN_DOSSIER_TEXT } from '../../dialogs/mainDialog.js';
 import { dumpDatabase, startTestAssistant, TestChat, type TestAssistant } from '../helpers/botChat.js';
 
 const FOUR_BUTTONS = [
@@ -120,6 +121,18 @@ describe('router', () => {
     expect(replies[0]!.text).not.toMatch(/Nguồn:/);
     expect(replies[0]!.buttons).toContain('Gặp tổ công nghệ số');
     expect((await bot.assistant.unanswered.list()).filter((q) => q.userId === 'oos-user')).toEqual([]);
+  });
+
+  it("says it cannot see a citizen's own dossier and shows how to look it up with its code", async () => {
+    const replies = await chat().say(
+      'Hồ sơ cấp đổi giấy phép lái xe của tui mã số H12.34-250612-0045 đã duyệt chưa ad kiểm tra giùm',
+    );
+    expect(replies[0]!.text).toBe(OWN_DOSSIER_TEXT);
+    expect(replies[1]!.text).toMatch(/mã hồ sơ/);
+    expect(replies[1]!.text).toMatch(/Nguồn: Hỏi đáp "Làm sao xem hồ sơ dịch vụ công đã nộp đến đâu rồi\?"/);
+    // Asking how to do something with a dossier is an ordinary question.
+    const [howTo] = await chat().say('xem giúp tôi cách nộp hồ sơ khai sinh cho con trên mạng');
+    expect(howTo!.text).not.toBe(OWN_DOSSIER_TEXT);
   });
 
   it('asks politely for a shorter message when it is longer than MAX_MESSAGE_CHARS, and keeps none of it', async () => {
