@@ -21,28 +21,40 @@ import {
 } from './sparseVectors.js';
 import type { IndexedChunk, LegHit, RetrievalHit, RetrievalResult, Retriever } from './types.js';
 
-export interface FaqQuestionVector {
+export interface FaqQuestion {
   chunkId: string;
   question: string;
-  vector: ArrayLike<number>;
+}
+
+/** An index version's vectors, as `HybridRetrieverParts.vectors` gives them. */
+export interface IndexVectors {
+  /** The FAQ questions' vectors, in the order of `faqQuestions`. */
+  faq: readonly ArrayLike<number>[];
+  /**
+   * The chunks' vectors, in chunk order. When they are sparse (the offline hashing embedding), the
+   * vector leg is an exact cosine search over them instead of the approximate graph search in
+   * `vectorStore`; dense model embeddings keep the graph search.
+   */
+  chunks?: readonly ArrayLike<number>[];
 }
 
 export interface HybridRetrieverParts {
   chunks: readonly IndexedChunk[];
   /**
    * The graph search of dense (model) embeddings, or how to open it when first needed; not needed
-   * when `chunkVectors` are sparse.
+   * when the chunks' vectors are sparse.
    */
   vectorStore?: HNSWLib | (() => Promise<HNSWLib>);
   embeddings: EmbeddingsInterface;
   synonyms: SynonymMap;
-  faqQuestions: readonly FaqQuestionVector[];
+  faqQuestions: readonly FaqQuestion[];
   /**
-   * The chunks' vectors, in chunk order. When they are sparse (the offline hashing embedding), the
-   * vector leg is an exact cosine search over them instead of the approximate graph search in
-   * `vectorStore`; dense model embeddings keep the graph search.
+   * Reads the vectors, when the search structures are built (`prepare()` or the first retrieval).
+   * They are not kept: the structures hold them by dimension. So an index only read for its chunks
+   * (the service, while a retrieval thread answers) never reads them, and one that answers holds
+   * them once (about 14 MB of dense float32 for 1,700 vectors of the offline embedding).
    */
-  chunkVectors?: readonly ArrayLike<number>[];
+  vectors: () => IndexVectors;
 }
 
 /** Tunables of the fusion; the defaults were chosen on the eval set (see `npm run eval`). */
@@ -401,6 +413,9 @@ interface SearchStructures {
 }
 
 function buildSearchStructures(parts: HybridRetrieverParts): SearchStructures {
+  const vectors = parts.vectors();
+  if (vectors.faq.length !== parts.faqQuestions.length)
+    throw new Error(`${vectors.faq.length} FAQ vectors for ${parts.faqQuestions.length} FAQ questions`);
   const analysed = parts.chunks.map((c) => analyze(indexText(c)));
   const syllableSets = parts.chunks.map((c) => {
     const syllables = contentSyllables(indexText(c));
@@ -412,7 +427,7 @@ function buildSearchStructures(parts: HybridRetrieverParts): SearchStructures {
     if (key) faqByWords.set(key, [...(faqByWords.get(key) ?? []), n]);
   });
   let exactVectors: SearchStructures['exactVectors'];
-  const chunkVectors = parts.chunkVectors;
+  const chunkVectors = vectors.chunks;
   if (chunkVectors && chunkVectors.length === parts.chunks.length && chunkVectors.length > 0) {
     const inverted = new InvertedVectors(chunkVectors);
     if (inverted.density < SPARSE_DENSITY) {
@@ -431,7 +446,7 @@ function buildSearchStructures(parts: HybridRetrieverParts): SearchStructures {
     syllableSets,
     faqSlots,
     faqSlotChunkIds: [...slots.keys()],
-    faqVectors: new InvertedVectors(parts.faqQuestions.map((q) => q.vector)),
+    faqVectors: new InvertedVectors(vectors.faq),
     faqByWords,
     exactVectors,
   };

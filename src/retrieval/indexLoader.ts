@@ -34,7 +34,8 @@ const HNSW_FILES = ['hnswlib.index', 'args.json', 'docstore.json'];
 
 /**
  * Loads an index version. `prepare` (default true) builds its search structures now; false leaves
- * that to the first retrieval, for a service whose retrievals a thread answers (threadedRetriever.ts).
+ * that, and reading the vectors, to the first retrieval, for a service whose retrievals a thread
+ * answers (threadedRetriever.ts).
  * The hnswlib graph is opened now for dense (model) embeddings, which search it. With a sparse
  * embedding (the offline one) retrieval searches the vectors exactly and the graph is only opened if
  * that ever falls through (see `HybridRetriever.vectorLeg`): its index and the hnswlib module stay
@@ -66,38 +67,68 @@ export async function loadIndexVersion(
     const missing = HNSW_FILES.filter((f) => !fs.existsSync(path.join(dir, 'hnsw', f)));
     if (missing.length) throw new Error(`index ${manifest.version} lacks hnsw/${missing.join(', hnsw/')}`);
   }
-  const { entries, vectors } = readVectors(dir);
-  const faqQuestions = entries
-    .map((e, i) => ({ e, v: vectors[i]! }))
-    .filter(({ e }) => e.question)
-    // Kept as float32 (off the JS heap), the values they were stored with.
-    .map(({ e, v }) => ({ chunkId: e.chunkId, question: e.question!, vector: v }));
-  const chunkVector = new Map<string, Float32Array>();
-  entries.forEach((e, i) => {
-    if (!e.question) chunkVector.set(e.chunkId, vectors[i]!);
-  });
-  const chunkVectors = chunks.every((c) => chunkVector.has(c.id))
-    ? chunks.map((c) => chunkVector.get(c.id)!)
-    : undefined;
+  // The vectors are read when the search structures are built (see HybridRetrieverParts.vectors);
+  // their file is checked whole now.
+  const { entries, dimensions } = readVectorEntries(dir);
+  const faqQuestions = entries.flatMap((e) =>
+    e.question ? [{ chunkId: e.chunkId, question: e.question }] : [],
+  );
+  const vectors = () => {
+    // Views into one buffer, dropped once the structures hold the values.
+    const all = readVectorValues(dir, entries.length, dimensions, 'view');
+    const faq: Float32Array[] = [];
+    const byChunk = new Map<string, Float32Array>();
+    entries.forEach((e, i) => {
+      if (e.question) faq.push(all[i]!);
+      else byChunk.set(e.chunkId, all[i]!);
+    });
+    const chunkVectors = chunks.every((c) => byChunk.has(c.id))
+      ? chunks.map((c) => byChunk.get(c.id)!)
+      : undefined;
+    return { faq, chunks: chunkVectors };
+  };
   const retriever = new HybridRetriever({
     chunks,
     vectorStore: vectorStore ?? openVectorStore,
     embeddings,
     synonyms,
     faqQuestions,
-    chunkVectors,
+    vectors,
   });
   if (options.prepare !== false) retriever.prepare();
   return { version: manifest.version, dir, manifest, retriever };
 }
 
 export function readVectors(dir: string): { entries: VectorEntry[]; vectors: Float32Array[] } {
+  const { entries, dimensions } = readVectorEntries(dir);
+  return { entries, vectors: readVectorValues(dir, entries.length, dimensions) };
+}
+
+/** vectors.json, after checking that vectors.bin holds exactly its vectors. */
+function readVectorEntries(dir: string): { entries: VectorEntry[]; dimensions: number } {
   const { dimensions, entries } = JSON.parse(fs.readFileSync(path.join(dir, 'vectors.json'), 'utf8')) as {
     dimensions: number;
     entries: VectorEntry[];
   };
+  const bytes = fs.statSync(path.join(dir, 'vectors.bin')).size;
+  if (bytes !== entries.length * dimensions * 4)
+    throw new Error(`vectors.bin has ${bytes} bytes, not ${entries.length} vectors of ${dimensions} float32`);
+  return { entries, dimensions };
+}
+
+/** The vectors of vectors.bin (float32, off the JS heap), each copied or as a view into the file's buffer. */
+function readVectorValues(
+  dir: string,
+  count: number,
+  dimensions: number,
+  as: 'copy' | 'view' = 'copy',
+): Float32Array[] {
   const buf = fs.readFileSync(path.join(dir, 'vectors.bin'));
+  if (buf.byteLength !== count * dimensions * 4)
+    throw new Error('vectors.bin changed since the index was loaded');
   const all = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
-  const vectors = entries.map((_, i) => all.slice(i * dimensions, (i + 1) * dimensions));
-  return { entries, vectors };
+  const at = (i: number) => [i * dimensions, (i + 1) * dimensions] as const;
+  return Array.from({ length: count }, (_, i) =>
+    as === 'view' ? all.subarray(...at(i)) : all.slice(...at(i)),
+  );
 }

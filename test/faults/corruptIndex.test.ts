@@ -68,9 +68,13 @@ async function answers(url: string): Promise<void> {
 }
 
 describe('missing or corrupt knowledge index', () => {
-  it('uses the previous version when the current one has a truncated chunks.json', async () => {
+  it.each([
+    ['chunks.json', truncate],
+    // Its vectors are read only when retrieval first needs them, so the file is checked at load.
+    ['vectors.bin', (file: string) => fs.truncateSync(file, fs.statSync(file).size - 4096)],
+  ])('uses the previous version when the current one has a truncated %s', async (name, cut) => {
     const { dir, versions } = dataDir();
-    truncate(path.join(versions.dir(newer), 'chunks.json'));
+    cut(path.join(versions.dir(newer), name));
     const r = await start({ DATA_DIR: dir }, { loadKnowledge: false });
     const before = await readyz(r.url);
     expect(before.status).toBe(503);
