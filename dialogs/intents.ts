@@ -106,9 +106,9 @@ const OUT_OF_SCOPE: [RegExp, OutOfScopeCategory][] = [
 const DOSSIER = /\b(ho so|hs)\b/;
 const LOOK_UP_FOR_ME = /\b(kiem tra|xem|tra|tra cuu|check|coi|ktra)( lai)? (giup|gium|dum|ho(?! so))\b/;
 const STATUS = /\b(duyet chua|xong chua|co ket qua chua|den dau roi|toi dau roi|sao roi)\b/;
-// Folded, a code such as 000.00.12.H47-251201-0001 keeps its date and number: "251201 0001".
 /** Asking how to do something ("xem giúp cách nộp hồ sơ") is a question, not a look-up. */
 const HOW_TO = /\b(cach|lam sao|the nao|nhu nao|huong dan|can (giay to )?gi)\b/;
+// Folded, a code such as 000.00.12.H47-251201-0001 keeps its date and number: "251201 0001".
 const DOSSIER_CODE = /\b(ma (so|ho so)|so ho so)\b|\b\d{6} \d{3,}\b/;
 
 /** Words that carry no subject; a message made only of these is too vague to answer. */

@@ -110,9 +110,7 @@ function readVectorEntries(dir: string): { entries: VectorEntry[]; dimensions: n
     dimensions: number;
     entries: VectorEntry[];
   };
-  const bytes = fs.statSync(path.join(dir, 'vectors.bin')).size;
-  if (bytes !== entries.length * dimensions * 4)
-    throw new Error(`vectors.bin has ${bytes} bytes, not ${entries.length} vectors of ${dimensions} float32`);
+  checkVectorBytes(fs.statSync(path.join(dir, 'vectors.bin')).size, entries.length, dimensions);
   return { entries, dimensions };
 }
 
@@ -124,11 +122,15 @@ function readVectorValues(
   as: 'copy' | 'view' = 'copy',
 ): Float32Array[] {
   const buf = fs.readFileSync(path.join(dir, 'vectors.bin'));
-  if (buf.byteLength !== count * dimensions * 4)
-    throw new Error('vectors.bin changed since the index was loaded');
+  checkVectorBytes(buf.byteLength, count, dimensions);
   const all = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
   const at = (i: number) => [i * dimensions, (i + 1) * dimensions] as const;
   return Array.from({ length: count }, (_, i) =>
     as === 'view' ? all.subarray(...at(i)) : all.slice(...at(i)),
   );
+}
+
+function checkVectorBytes(bytes: number, count: number, dimensions: number): void {
+  if (bytes !== count * dimensions * 4)
+    throw new Error(`vectors.bin has ${bytes} bytes, not ${count} vectors of ${dimensions} float32`);
 }
