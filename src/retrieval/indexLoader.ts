@@ -74,8 +74,8 @@ export async function loadIndexVersion(
     e.question ? [{ chunkId: e.chunkId, question: e.question }] : [],
   );
   const vectors = () => {
-    // Views into one buffer, dropped once the structures hold the values.
-    const all = readVectorValues(dir, entries.length, dimensions, 'view');
+    // Dropped once the structures hold the values.
+    const all = readVectorValues(dir, entries.length, dimensions);
     const faq: Float32Array[] = [];
     const byChunk = new Map<string, Float32Array>();
     entries.forEach((e, i) => {
@@ -114,20 +114,12 @@ function readVectorEntries(dir: string): { entries: VectorEntry[]; dimensions: n
   return { entries, dimensions };
 }
 
-/** The vectors of vectors.bin (float32, off the JS heap), each copied or as a view into the file's buffer. */
-function readVectorValues(
-  dir: string,
-  count: number,
-  dimensions: number,
-  as: 'copy' | 'view' = 'copy',
-): Float32Array[] {
+/** The vectors of vectors.bin (float32, off the JS heap), as views into the file's one buffer. */
+function readVectorValues(dir: string, count: number, dimensions: number): Float32Array[] {
   const buf = fs.readFileSync(path.join(dir, 'vectors.bin'));
   checkVectorBytes(buf.byteLength, count, dimensions);
   const all = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
-  const at = (i: number) => [i * dimensions, (i + 1) * dimensions] as const;
-  return Array.from({ length: count }, (_, i) =>
-    as === 'view' ? all.subarray(...at(i)) : all.slice(...at(i)),
-  );
+  return Array.from({ length: count }, (_, i) => all.subarray(i * dimensions, (i + 1) * dimensions));
 }
 
 function checkVectorBytes(bytes: number, count: number, dimensions: number): void {
