@@ -17,6 +17,7 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
+import { splitThreads, ThreadSampler, type ThreadSplit } from './threadTimes.js';
 
 export type ServeMessage =
   | { type: 'listening'; port: number; ms: number }
@@ -43,9 +44,10 @@ export type ServeMessage =
 
 /**
  * A stall: a watchdog tick that came at least STALL_MS late. What the machine did meanwhile tells
- * its cause: `cpuMs` near `gapMs` means this process was running (our code or its GC); near 0
- * with `stealMs` high means the host ran something else (a VM's stolen time); with `iowaitMs`
- * high, the process waited for the disk (an fsync).
+ * its cause: the main thread's run time near `gapMs` means it was running (our code, or its GC:
+ * `gcMs`); its run-queue wait high means it was ready but another thread or process had the
+ * CPUs; `stealMs` high means the host ran something else (a VM's stolen time); `iowaitMs` high,
+ * the process waited for the disk (an fsync).
  */
 export interface Stall {
   /** ms since the last reset */
@@ -53,6 +55,13 @@ export interface Stall {
   gapMs: number;
   /** CPU time of this process (all its threads) during the gap */
   cpuMs: number;
+  /**
+   * The same by thread: the main thread's run time and run-queue wait (runnable, no CPU free),
+   * the busiest other thread, the rest (all 0 without Linux's schedstat).
+   */
+  threads: ThreadSplit;
+  /** GC pauses of the main thread within the gap */
+  gcMs: number;
   /** time stolen from this VM by the host during the gap, and time waiting for I/O (all CPUs) */
   stealMs: number;
   iowaitMs: number;
@@ -73,6 +82,8 @@ const GC_KINDS: Record<number, string> = {
   16: 'weak-callbacks',
 };
 let gcPauses: Record<string, { count: number; totalMs: number; maxMs: number }> = {};
+// The last GC pauses with their times, to tell how much of a stall was GC.
+let recentGc: { start: number; end: number; kind: string }[] = [];
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     const kind = GC_KINDS[(e as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
@@ -80,16 +91,29 @@ new PerformanceObserver((list) => {
     p.count += 1;
     p.totalMs += e.duration;
     p.maxMs = Math.max(p.maxMs, e.duration);
+    recentGc.push({ start: e.startTime, end: e.startTime + e.duration, kind });
   }
+  if (recentGc.length > 1000) recentGc = recentGc.slice(-500);
 }).observe({ entryTypes: ['gc'] });
 
 // The stall watchdog: a 10 ms tick; a tick STALL_MS late or more is recorded with what the
-// process and the machine did in the gap (/proc/stat: Linux only, else 0).
+// process, its threads (bench/threadTimes.ts) and the machine did in the gap (/proc: Linux only,
+// else 0). Reading them costs a few µs per thread per tick.
 const STALL_MS = 60;
 const TICK_MS = 10;
-const machineTimes = (): { steal: number; iowait: number } => {
+const procStat = (() => {
   try {
-    const f = fs.readFileSync('/proc/stat', 'latin1');
+    return fs.openSync('/proc/stat', 'r');
+  } catch {
+    return undefined;
+  }
+})();
+const statBuf = Buffer.alloc(256);
+const machineTimes = (): { steal: number; iowait: number } => {
+  if (procStat === undefined) return { steal: 0, iowait: 0 };
+  try {
+    const n = fs.readSync(procStat, statBuf, 0, statBuf.length, 0);
+    const f = statBuf.toString('latin1', 0, n);
     const cols = f.slice(0, f.indexOf('\n')).trim().split(/\s+/).map(Number);
     // cpu user nice system idle iowait irq softirq steal …, in USER_HZ (10 ms) ticks
     return { iowait: (cols[5] ?? 0) * 10, steal: (cols[8] ?? 0) * 10 };
@@ -97,26 +121,46 @@ const machineTimes = (): { steal: number; iowait: number } => {
     return { steal: 0, iowait: 0 };
   }
 };
-let stalls: Stall[] = [];
+const threads = new ThreadSampler();
+let stalls: (Stall & { start: number; end: number })[] = [];
 let stallEpoch = performance.now();
-let lastTick = { at: performance.now(), cpu: process.cpuUsage(), machine: machineTimes() };
+let lastTick = {
+  at: performance.now(),
+  cpu: process.cpuUsage(),
+  machine: machineTimes(),
+  threads: threads.read(performance.now()),
+};
 setInterval(() => {
   const at = performance.now();
   const cpu = process.cpuUsage();
   const machine = machineTimes();
+  const threadTimes = threads.read(at);
   const gapMs = at - lastTick.at;
   if (gapMs - TICK_MS >= STALL_MS) {
     stalls.push({
       at: lastTick.at - stallEpoch,
+      start: lastTick.at,
+      end: at,
       gapMs,
       cpuMs: (cpu.user - lastTick.cpu.user + cpu.system - lastTick.cpu.system) / 1000,
+      threads: splitThreads(lastTick.threads, threadTimes, process.pid),
+      gcMs: 0,
       stealMs: machine.steal - lastTick.machine.steal,
       iowaitMs: machine.iowait - lastTick.machine.iowait,
     });
     stalls = stalls.sort((a, b) => b.gapMs - a.gapMs).slice(0, 5);
   }
-  lastTick = { at, cpu, machine };
+  lastTick = { at, cpu, machine, threads: threadTimes };
 }, TICK_MS).unref();
+
+/** The stalls with the GC pauses that fell in each (the observer reports them after the fact). */
+const stallsWithGc = (): Stall[] =>
+  stalls.map(({ start, end, ...s }) => ({
+    ...s,
+    gcMs: recentGc
+      .filter((g) => g.end > start && g.start < end)
+      .reduce((sum, g) => sum + Math.min(g.end, end) - Math.max(g.start, start), 0),
+  }));
 
 const config = loadConfig(process.env);
 const logger = createLogger({ level: config.logLevel, pretty: false });
@@ -181,7 +225,7 @@ process.on('message', (m: ServeCommand) => {
         max: loopDelay.max / 1e6,
       },
       gc: gcPauses,
-      stalls,
+      stalls: stallsWithGc(),
     });
   } else if (m.type === 'gc') {
     (globalThis as { gc?: () => void }).gc?.();

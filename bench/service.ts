@@ -43,7 +43,7 @@ export function describeStalls(stalls: readonly Stall[]): string {
   return `longest stalls: ${stalls
     .map(
       (s) =>
-        `${s.gapMs.toFixed(0)} ms at ${(s.at / 1000).toFixed(1)} s (service CPU ${s.cpuMs.toFixed(0)} ms, host steal ${s.stealMs} ms, iowait ${s.iowaitMs} ms)`,
+        `${s.gapMs.toFixed(0)} ms at ${(s.at / 1000).toFixed(1)} s (service CPU ${s.cpuMs.toFixed(0)} ms: main thread ran ${s.threads.mainRunMs.toFixed(0)} ms, of it GC ${s.gcMs.toFixed(0)} ms, and waited for a CPU ${s.threads.mainWaitMs.toFixed(0)} ms, busiest other thread ${s.threads.busiestOtherMs.toFixed(0)} ms, the rest ${s.threads.restMs.toFixed(0)} ms; host steal ${s.stealMs} ms, iowait ${s.iowaitMs} ms)`,
     )
     .join('; ')}`;
 }
