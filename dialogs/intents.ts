@@ -60,16 +60,23 @@ const TOPICS: [RegExp, TopicId][] = [
 
 const OUT_OF_SCOPE: [RegExp, OutOfScopeCategory][] = [
   [
-    /\b(thoi tiet|du bao thoi tiet|troi (co )?mua|nhiet do (hom nay|ngay mai)|bao so|con bao|ap thap)\b/,
+    // "bão số 3", not "nó báo số thuê bao…" (a phone number has more than two digits)
+    /\b(thoi tiet|du bao thoi tiet|troi (co )?mua|nhiet do (hom nay|ngay mai)|bao so \d{1,2}|con bao|ap thap)\b/,
     'weather',
   ],
   [
-    /\b(gia vang|vang (sjc|9999|nhan)|ti gia|do la|usd|gia do|chung khoan|co phieu|gia lua|gia heo|gia ca phe|gia xang|bitcoin|tien ao|lai suat)\b/,
+    // "đô la" folds like "đó là": only with a price word
+    /\b(gia vang|vang (sjc|9999|nhan)|ti gia|(gia|doi|mua|ban) do la|do la (mi|uc|hom nay)|usd|gia do|chung khoan|co phieu|gia lua|gia heo|gia ca phe|gia xang|bitcoin|tien ao|lai suat)\b/,
     'prices',
   ],
-  [/\b(xo so|xs(mn|mb|mt|kt)|ket qua xo so|lo de|danh de|con de|ve so|vietlott|soi cau)\b/, 'lottery'],
+  // "vé số" folds like "(gửi) về số (cũ)", "còn đề" like "còn để": only in a lottery phrase
   [
-    /\b(uong thuoc|thuoc (gi|nao)|lieu (dung|luong)|trieu chung|bi sot|dau (bung|dau|lung|rang|hong)|chua benh|benh gi|benh (tieu duong|huyet ap|gut)|co thai|mang thai|tiem vac xin cho be)\b/,
+    /\b(xo so|xs|xs(mn|mb|mt|kt)|lo de|danh de|(mua|ban|do|trung|to|tam) ve so|ve so (kien thiet|trung|hom nay|mien)|vietlott|soi cau)\b/,
+    'lottery',
+  ],
+  [
+    // "bị sót" (left out) folds like "bị sốt", "đâu hông" (where, not) like "đau họng"
+    /\b(uong thuoc|thuoc (gi|nao)|lieu (dung|luong)|trieu chung|(bi )?sot (cao|nhe|ret|xuat huyet|\d{2})|dau (bung|lung|rang|da day)|bi (dau|nhuc) (dau|hong)|nhuc dau|chong mat|chua benh|benh gi|benh (tieu duong|huyet ap|gut)|co thai|mang thai|tiem vac xin cho be)\b/,
     'medical',
   ],
   [
@@ -89,14 +96,33 @@ const OUT_OF_SCOPE: [RegExp, OutOfScopeCategory][] = [
     'hacking',
   ],
   [
-    /\b(so dien thoai|sdt|so dt|zalo|dia chi nha) (cua )?(chu tich|pho chu tich|bi thu|truong cong an|can bo|ong|ba|giam doc)\b/,
+    // a named official's number; not "zalo của bà tôi" (a relative's account)
+    /\b(so dien thoai|sdt|so dt|zalo|dia chi nha) (cua )?(chu tich|pho chu tich|bi thu|truong cong an|can bo|giam doc)\b/,
     'contacts',
   ],
   [
-    /\b(bong da|ti so|tu vi|cung hoang dao|boi toan|xem tuoi|phong thuy|nau an|cong thuc nau|bai hat|phim|game|choi game|truyen cuoi|ke chuyen cuoi)\b/,
+    // "tử vi" folds like "(chuyển) từ ví", "phim" like "(bấm) phím", so both only in a phrase
+    /\b(bong da|ti so|xem tu vi|tu vi (nam|thang|hom nay|tuoi|tron doi)|la so tu vi|cung hoang dao|boi toan|xem tuoi|phong thuy|nau an|cong thuc nau|bai hat|(xem|coi|bo|tap|tai) phim|phim (hay|gi|moi|bo|truyen|han)|(choi|tai) game|game (gi|hay|nao)|truyen cuoi|ke chuyen cuoi)\b/,
     'entertainment',
   ],
 ];
+
+/**
+ * What keeps an out-of-scope word from declining an in-scope question: a scam ("việc làm thêm
+ * online… có phải lừa không", "vé số online"), or the online way of doing it ("nộp hồ sơ cấp sổ
+ * đỏ trên dịch vụ công", "hợp đồng mua bán đất ký số được không"). "lúa" (rice) folds like
+ * "lừa" (cheat), so a scam is "bị lừa", "lừa đảo", "có phải lừa".
+ */
+const SCAM = /\b((co )?phai lua|bi lua|lua dao|gia mao|chiem doat)\b/;
+const ONLINE_WAY =
+  /\b(truc tuyen|online|qua mang|tren mang|dich vu cong|dvc|vneid|chu ki so|ki so|cks|app|ung dung)\b/;
+const IN_SCOPE_ANCHOR: Partial<Record<OutOfScopeCategory, RegExp>> = {
+  prices: SCAM,
+  lottery: SCAM,
+  jobs: SCAM,
+  entertainment: SCAM,
+  legal: new RegExp(`${SCAM.source}|${ONLINE_WAY.source}`),
+};
 
 /**
  * "Check my dossier for me": the citizen takes the assistant for the officer handling their
@@ -146,7 +172,8 @@ export function detectIntent(text: string): Intent {
     (LOOK_UP_FOR_ME.test(f) || (STATUS.test(f) && DOSSIER_CODE.test(f)))
   )
     return { kind: 'own_dossier' };
-  for (const [re, category] of OUT_OF_SCOPE) if (re.test(f)) return { kind: 'out_of_scope', category };
+  for (const [re, category] of OUT_OF_SCOPE)
+    if (re.test(f) && !IN_SCOPE_ANCHOR[category]?.test(f)) return { kind: 'out_of_scope', category };
   const content = f.split(' ').filter((t) => t && !GENERIC.has(t));
   if (content.length === 0) return { kind: 'vague' };
   return { kind: 'question' };
