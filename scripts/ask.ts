@@ -32,9 +32,10 @@ if (dialog) await assistant.init(); // the conversation state's table
 await assistant.knowledge.start();
 
 /** What the citizen reads when this is the first message of a new conversation. */
+let citizens = 0;
 async function throughTheBot(q: string): Promise<string> {
   const printed: string[] = [];
-  const adapter = new ConsoleAdapter((t) => printed.push(t));
+  const adapter = new ConsoleAdapter((t) => printed.push(t), `ask-${++citizens}`); // a new citizen each
   await adapter.receive(q, (context) => assistant.bot.run(context));
   return printed.join('').trim();
 }

@@ -16,7 +16,11 @@ export class ConsoleAdapter extends BotAdapter {
   private options: string[] = [];
   private readonly reference: ConversationReference;
 
-  constructor(private readonly write: (text: string) => void = (t) => process.stdout.write(t)) {
+  /** `userId`: who is typing (each id has its own conversation state and rate limit). */
+  constructor(
+    private readonly write: (text: string) => void = (t) => process.stdout.write(t),
+    userId = 'ict-staff',
+  ) {
     super();
     this.reference = {
       channelId: 'console',
@@ -27,7 +31,7 @@ export class ConsoleAdapter extends BotAdapter {
         conversationType: 'personal',
         name: 'console',
       },
-      user: { id: 'ict-staff', name: 'Cán bộ', role: 'user' },
+      user: { id: userId, name: 'Cán bộ', role: 'user' },
       bot: { id: 'assistant', name: 'Trợ lý', role: 'bot' },
     } as ConversationReference;
   }
