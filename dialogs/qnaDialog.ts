@@ -56,6 +56,25 @@ function soundsLikeScam(question: string): boolean {
   return SCAM.test(folded) || gaveDetailsToLink(folded);
 }
 
+/**
+ * The approach before the scam: someone passing for an official, a bank or the power company
+ * ("tự xưng cán bộ thuế", "mạo danh công an") wanting a link opened, an app installed, money or a
+ * code; or an app to install from a link sent to the citizen (on folded text).
+ */
+const POSING = /\b(tu xung|xung la|xung danh|mao danh|tu nhan la|gia lam)\b/;
+const WANTS =
+  /\b(link|duong link|duong dan|cai (app|ung dung|dat)|tai (app|ung dung)|chuyen (tien|khoan)|otp|ma xac (thuc|nhan)|mat khau|cap nhat thong tin|dinh danh lai)\b/;
+const LINK_TO_INSTALL =
+  /\b(gui|nhan|kem) (cho )?(toi |tui |minh |em )?(link|duong link|duong dan) (cai|tai|cap nhat)|\blink cai dat\b|\bcai (app|ung dung) (theo|qua|tu|bang) (link|duong link|duong dan)\b/;
+
+function soundsLikeScamApproach(question: string): boolean {
+  const folded = fold(question);
+  return (POSING.test(folded) && WANTS.test(folded)) || LINK_TO_INSTALL.test(folded);
+}
+
+export const SCAM_WARNING_SIGNS =
+  '⚠️ Đây là dấu hiệu lừa đảo thường gặp: người tự xưng công an, cán bộ thuế, ngân hàng, điện lực… nhắn tin hay gọi điện bắt bấm đường link, cài ứng dụng, chuyển tiền hoặc đọc mã OTP. Bạn đừng bấm, đừng cài, đừng chuyển tiền; hãy tự liên hệ lại cơ quan đó qua số điện thoại hoặc địa chỉ chính thức để hỏi cho chắc.';
+
 export const SCAM_SAFETY_STEPS =
   '⚠️ Nếu bạn vừa bị lừa hoặc nghi bị lừa, hãy làm ngay:\n1. Gọi ngay ngân hàng (số tổng đài in trên thẻ hoặc trong ứng dụng chính thức) để khóa tài khoản, thẻ.\n2. Không chuyển thêm tiền, không đọc mã OTP hay mật khẩu cho bất kỳ ai.\n3. Báo công an nơi gần nhất (khẩn cấp gọi 113) và giữ lại tin nhắn, số điện thoại, biên lai chuyển tiền.';
 
@@ -112,7 +131,7 @@ export class QnaDialog extends ComponentDialog {
         ]),
       });
     }
-    return step.prompt(OFFER_PROMPT, { prompt: offerPrompt(answer.text) });
+    return step.prompt(OFFER_PROMPT, { prompt: offerPrompt(withSafetySteps(question, answer.text)) });
   }
 
   /** After "did you mean": the chosen entry's answer, or the offer of the community team. */
@@ -181,8 +200,11 @@ export function chosenSuggestion(
 }
 
 /** A question that sounds like a scam, answered or not, opens with what to do right away. */
+/** What to do at once after a scam, or the warning signs of one on its way, before the reply. */
 function withSafetySteps(question: string, text: string): string {
-  return soundsLikeScam(question) ? `${SCAM_SAFETY_STEPS}\n\n${text}` : text;
+  if (soundsLikeScam(question)) return `${SCAM_SAFETY_STEPS}\n\n${text}`;
+  if (soundsLikeScamApproach(question)) return `${SCAM_WARNING_SIGNS}\n\n${text}`;
+  return text;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLARIFY_INTRO, NOT_ANSWERED_TEXT } from '../../src/answer/answerService.js';
-import { NONE_OF_THESE, SCAM_SAFETY_STEPS } from '../../dialogs/qnaDialog.js';
+import { NONE_OF_THESE, SCAM_SAFETY_STEPS, SCAM_WARNING_SIGNS } from '../../dialogs/qnaDialog.js';
 import { startTestAssistant, TestChat, type TestAssistant } from '../helpers/botChat.js';
 
 let bot: TestAssistant;
@@ -87,6 +87,26 @@ describe('answers', () => {
     // Asking where to type an OTP is not a scam story.
     const [howTo] = await chat().say('nhập mã OTP ở đâu khi chuyển khoản');
     expect(howTo!.text.startsWith(SCAM_SAFETY_STEPS)).toBe(false);
+  });
+
+  it('warns of the signs of a scam on its way: someone posing as an official wants a link opened or an app installed', async () => {
+    for (const question of [
+      'nhan tin zalo 1 so tu xung can bo thue noi ho kinh doanh phai cai app thue moi, gui link cai dat, co nen cai khong',
+      'Có người xưng là công an phường gọi bảo tôi cập nhật thông tin định danh lai qua đường link',
+      'co nguoi gui link cai dat ung dung dich vu cong moi, bam vao co sao khong',
+    ]) {
+      const [reply] = await chat().say(question);
+      expect(reply!.text.startsWith(SCAM_WARNING_SIGNS)).toBe(true);
+      expect(reply!.text.startsWith(SCAM_SAFETY_STEPS)).toBe(false);
+    }
+    // Installing the tax app itself, or a real officer's advice, is an ordinary question.
+    for (const question of [
+      'cài ứng dụng eTax Mobile thế nào',
+      'cán bộ thuế hướng dẫn tôi khai thuế qua mạng, làm sao',
+    ]) {
+      const [reply] = await chat().say(question);
+      expect(reply!.text.startsWith(SCAM_WARNING_SIGNS)).toBe(false);
+    }
   });
 });
 
