@@ -26,7 +26,8 @@ const FOLLOW_UP_WINDOW_MS = 30 * 60 * 1000;
  */
 const SCAM = new RegExp(
   [
-    String.raw`\b(lua dao|bi lua|lua tien|mat tien|chiem doat|gia danh|gia mao|bi hack|bi chiem tai khoan)\b`,
+    // "mất tiền" alone is also "costs money" ("có mất tiền không"): only a loss counts
+    String.raw`\b(lua dao|bi lua|lua tien|bi mat tien|mat het tien|mat tien roi|chiem doat|gia danh|gia mao|bi hack|bi chiem tai khoan)\b`,
     String.raw`\b(bi rut het|bi rut sach|bi dieu khien|bi chiem quyen)\b`,
     String.raw`\b(lo|da|vua|moi) (bam|nhan|an|click|mo) (vao )?(link|duong link|duong dan)\b`,
     String.raw`\b(lo|da|vua) (doc|dua|gui|nhap) (ma )?(otp|mat khau|mk)\b`,
@@ -50,10 +51,25 @@ function gaveDetailsToLink(folded: string): boolean {
   return typed !== null && SECRET.test(afterLink.slice(typed.index));
 }
 
+/** An app installed or a link opened, then told as done: "qua link họ gửi, tui cài rồi". */
+const DONE_AFTER_LINK = /\b(cai|tai|bam|nhan|mo)( app| ung dung| vao| no)? (roi|xong)\b/;
+
+function actedOnLink(folded: string): boolean {
+  const link = LINK.exec(folded);
+  return link !== null && DONE_AFTER_LINK.test(folded.slice(link.index));
+}
+
+/**
+ * Asking whether one could be scammed ("có bị lừa kiểu gì không", "sợ bị lừa", "cho khỏi bị lừa")
+ * is not telling a scam. ("lo" is also "lỡ", so it is not among them.)
+ */
+const RISK_QUESTION =
+  /\b(co the|co|de|se|lieu co|so|ngai|tranh|khoi) bi (lua|mat tien)\b|\bbi (lua|mat tien) (kieu gi|khong|ko|hong|hok|k|chu)\b/g;
+
 /** True when a question sounds like a scam, named or told (see SCAM and gaveDetailsToLink). */
 function soundsLikeScam(question: string): boolean {
-  const folded = fold(question);
-  return SCAM.test(folded) || gaveDetailsToLink(folded);
+  const folded = fold(question).replace(RISK_QUESTION, ' ');
+  return SCAM.test(folded) || gaveDetailsToLink(folded) || actedOnLink(folded);
 }
 
 /**
@@ -61,15 +77,25 @@ function soundsLikeScam(question: string): boolean {
  * ("tự xưng cán bộ thuế", "mạo danh công an") wanting a link opened, an app installed, money or a
  * code; or an app to install from a link sent to the citizen (on folded text).
  */
-const POSING = /\b(tu xung|xung la|xung danh|mao danh|tu nhan la|gia lam)\b/;
+const POSING =
+  /\b(tu xung|xung la|xung danh|mao danh|tu nhan la|gia lam)\b|\bxung (cong an|can bo|nhan vien|ngan hang|dien luc|thue|bhxh|bao hiem|to cong nghe so|toa an|vien kiem sat|buu dien)\b/;
 const WANTS =
   /\b(link|duong link|duong dan|cai (app|ung dung|dat)|tai (app|ung dung)|chuyen (tien|khoan)|otp|ma xac (thuc|nhan)|mat khau|cap nhat thong tin|dinh danh lai)\b/;
 const LINK_TO_INSTALL =
   /\b(gui|nhan|kem) (cho )?(toi |tui |minh |em )?(link|duong link|duong dan) (cai|tai|cap nhat)|\blink cai dat\b|\bcai (app|ung dung) (theo|qua|tu|bang) (link|duong link|duong dan)\b/;
 
+/** A message with a link to open, and the citizen asking whether it is genuine. */
+const CLICK_LINK = /\b(bam|nhan|click|truy cap|vao) (vao )?(link|duong link|duong dan)\b/;
+const IS_IT_REAL =
+  /\b(co phai|phai) (that|thiet|lua)\b|\b(that|thiet) (khong|ko|hong|hok|k)\b|\b(co nen|nen) (bam|nhan|vao|lam)\b/;
+
 function soundsLikeScamApproach(question: string): boolean {
   const folded = fold(question);
-  return (POSING.test(folded) && WANTS.test(folded)) || LINK_TO_INSTALL.test(folded);
+  return (
+    (POSING.test(folded) && WANTS.test(folded)) ||
+    LINK_TO_INSTALL.test(folded) ||
+    (CLICK_LINK.test(folded) && IS_IT_REAL.test(folded))
+  );
 }
 
 export const SCAM_WARNING_SIGNS =

@@ -84,6 +84,21 @@ describe('answers', () => {
       const [reply] = await chat().say(question);
       expect(reply!.text.startsWith(SCAM_SAFETY_STEPS)).toBe(true);
     }
+    // Installed from the link, told after the fact: the steps come first.
+    const [installed] = await chat().say(
+      'Hồi sáng có người gọi xưng công an phường, kêu cài app VNeID qua link họ gửi Zalo, tui cài rồi mà giờ mới thấy nghi. Phải làm gì liền?',
+    );
+    expect(installed!.text.startsWith(SCAM_SAFETY_STEPS)).toBe(true);
+    // Asking what something costs ("có mất tiền không") or whether one could be scammed is not a
+    // scam story.
+    for (const question of [
+      'CKS co mat tien hang nam ko',
+      'Muốn nhờ tổ công nghệ số hướng dẫn cài app thì liên hệ ở đâu, có mất tiền không',
+      'bán bưởi qua Zalo, khách chuyển khoản trước thì đưa stk hay mã QR, có bị lừa kiểu gì không',
+    ]) {
+      const [reply] = await chat().say(question);
+      expect(reply!.text.startsWith(SCAM_SAFETY_STEPS)).toBe(false);
+    }
     // Asking where to type an OTP is not a scam story.
     const [howTo] = await chat().say('nhập mã OTP ở đâu khi chuyển khoản');
     expect(howTo!.text.startsWith(SCAM_SAFETY_STEPS)).toBe(false);
@@ -99,6 +114,11 @@ describe('answers', () => {
       expect(reply!.text.startsWith(SCAM_WARNING_SIGNS)).toBe(true);
       expect(reply!.text.startsWith(SCAM_SAFETY_STEPS)).toBe(false);
     }
+    // A text message with a link, asked about, shows the signs too.
+    const [sms] = await chat().say(
+      'Có tin nhắn ghi "Điện lực: Quý khách chậm thanh toán, bấm link evn-thanhtoan.vn để tránh bị cắt điện", có phải thiệt không',
+    );
+    expect(sms!.text.startsWith(SCAM_WARNING_SIGNS)).toBe(true);
     // Installing the tax app itself, or a real officer's advice, is an ordinary question.
     for (const question of [
       'cài ứng dụng eTax Mobile thế nào',
