@@ -83,7 +83,7 @@ const GC_KINDS: Record<number, string> = {
 };
 let gcPauses: Record<string, { count: number; totalMs: number; maxMs: number }> = {};
 // The last GC pauses with their times, to tell how much of a stall was GC.
-let recentGc: { start: number; end: number; kind: string }[] = [];
+let recentGc: { start: number; end: number }[] = [];
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     const kind = GC_KINDS[(e as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
@@ -91,7 +91,7 @@ new PerformanceObserver((list) => {
     p.count += 1;
     p.totalMs += e.duration;
     p.maxMs = Math.max(p.maxMs, e.duration);
-    recentGc.push({ start: e.startTime, end: e.startTime + e.duration, kind });
+    recentGc.push({ start: e.startTime, end: e.startTime + e.duration });
   }
   if (recentGc.length > 1000) recentGc = recentGc.slice(-500);
 }).observe({ entryTypes: ['gc'] });

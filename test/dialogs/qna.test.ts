@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLARIFY_INTRO, NOT_ANSWERED_TEXT } from '../../src/answer/answerService.js';
-import { NONE_OF_THESE, SCAM_SAFETY_STEPS, SCAM_WARNING_SIGNS } from '../../dialogs/qnaDialog.js';
+import { NONE_OF_THESE } from '../../dialogs/qnaDialog.js';
+import { SCAM_SAFETY_STEPS, SCAM_WARNING_SIGNS } from '../../dialogs/scamNotices.js';
 import { startTestAssistant, TestChat, type TestAssistant } from '../helpers/botChat.js';
 
 let bot: TestAssistant;
