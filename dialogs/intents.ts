@@ -113,15 +113,15 @@ const OUT_OF_SCOPE: [RegExp, OutOfScopeCategory][] = [
  * đỏ trên dịch vụ công", "hợp đồng mua bán đất ký số được không"). "lúa" (rice) folds like
  * "lừa" (cheat), so a scam is "bị lừa", "lừa đảo", "có phải lừa".
  */
-const SCAM = /\b((co )?phai lua|bi lua|lua dao|gia mao|chiem doat)\b/;
+const SCAM_TALK = /\b((co )?phai lua|bi lua|lua dao|gia mao|chiem doat)\b/;
 const ONLINE_WAY =
   /\b(truc tuyen|online|qua mang|tren mang|dich vu cong|dvc|vneid|chu ki so|ki so|cks|app|ung dung)\b/;
 const IN_SCOPE_ANCHOR: Partial<Record<OutOfScopeCategory, RegExp>> = {
-  prices: SCAM,
-  lottery: SCAM,
-  jobs: SCAM,
-  entertainment: SCAM,
-  legal: new RegExp(`${SCAM.source}|${ONLINE_WAY.source}`),
+  prices: SCAM_TALK,
+  lottery: SCAM_TALK,
+  jobs: SCAM_TALK,
+  entertainment: SCAM_TALK,
+  legal: new RegExp(`${SCAM_TALK.source}|${ONLINE_WAY.source}`),
 };
 
 /**
