@@ -107,7 +107,7 @@ describe('AnswerService offline, when it is not sure what the citizen means', ()
   });
 
   it('answers from the entry the citizen chose, and from nothing once it is gone', async () => {
-    const question = 'xã nhắn hồ sơ thiếu giấy tờ, gửi thêm lên mạng kiểu gì hay nộp cái mới';
+    const question = 'cán bộ xã nói hồ sơ chưa đủ, tui phải làm chi tiếp';
     const asked = await answers.answer({ question });
     expect(asked.mode).toBe('clarify');
     const supplement = asked.suggestions!.find((s) => /bổ sung/i.test(s.label));

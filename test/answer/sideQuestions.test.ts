@@ -55,7 +55,7 @@ describe('AnswerService: a side question the passage leaves open', () => {
   const answers = useRealAnswerService();
 
   it('ends the answer with where the fee is found, and never a figure', async () => {
-    const answer = await answers().answer({ question: 'in mã VietQR dán ở quầy bán hàng có mất phí ko' });
+    const answer = await answers().answer({ question: 'đăng ký Viettel Money có mất phí không' });
     expect(answer.answered).toBe(true);
     const paragraphs = answer.body.split('\n\n');
     expect(paragraphs.at(-1)).toMatch(/^Về phí: .*biểu phí/);
