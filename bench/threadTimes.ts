@@ -43,11 +43,11 @@ export class ThreadSampler {
     return { byTid };
   }
 
+  /** Closes one thread's file, or all of them. */
   close(tid?: number): void {
-    for (const [t, fd] of this.fds) {
-      if (tid !== undefined && t !== tid) continue;
+    for (const t of tid === undefined ? [...this.fds.keys()] : [tid]) {
       try {
-        fs.closeSync(fd);
+        fs.closeSync(this.fds.get(t)!);
       } catch {
         // already gone
       }

@@ -31,11 +31,11 @@ const assistant = createAssistant(config, logger);
 if (dialog) await assistant.init(); // the conversation state's table
 await assistant.knowledge.start();
 
-/** What the citizen reads when this is the first message of a new conversation. */
 let citizens = 0;
+/** What the citizen reads when this is the first message of a new conversation (a new citizen each). */
 async function throughTheBot(q: string): Promise<string> {
   const printed: string[] = [];
-  const adapter = new ConsoleAdapter((t) => printed.push(t), `ask-${++citizens}`); // a new citizen each
+  const adapter = new ConsoleAdapter((t) => printed.push(t), `ask-${++citizens}`);
   await adapter.receive(q, (context) => assistant.bot.run(context));
   return printed.join('').trim();
 }
