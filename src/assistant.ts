@@ -20,6 +20,7 @@ import { ChangeCheckedConversationState, ChangeCheckedUserState } from './storag
 import { openDatabase, type Db } from './storage/database.js';
 import { PgDb, SqliteDb, type SqlDb } from './storage/sql/index.js';
 import { SqlStorage } from './storage/sqlStorage.js';
+import { WalCheckpointer } from './storage/walCheckpointer.js';
 import type { Retriever } from './retrieval/types.js';
 import { SqlUnansweredLog } from './unanswered/sqlUnansweredLog.js';
 
@@ -32,6 +33,8 @@ export interface Assistant {
   db: Db | undefined;
   /** The store every repository uses: PostgreSQL when DATABASE_URL is set, else SQLite in DATA_DIR. */
   sql: SqlDb;
+  /** With the embedded store (and SQLITE_CHECKPOINT_THREAD on), the thread that checkpoints its WAL. */
+  checkpointer: WalCheckpointer | undefined;
   /** Applies the repositories' migrations: awaited once before the first request or turn. */
   init(): Promise<void>;
   /** Closes the store (after the last turn). */
@@ -65,6 +68,8 @@ export function createAssistant(
   overrides: AssistantOverrides = {},
 ): Assistant {
   const { db, sql } = openStore(config, logger);
+  const checkpointer = db && config.checkpointThread ? new WalCheckpointer({ db, logger }) : undefined;
+  checkpointer?.start();
   const storage = new SqlStorage(sql);
   const conversationState = new ChangeCheckedConversationState(storage);
   const userState = new ChangeCheckedUserState(storage);
@@ -114,6 +119,7 @@ export function createAssistant(
     })());
   const close = async () => {
     await retrievalThread?.stop();
+    await checkpointer?.stop();
     await sql.close().catch((err: unknown) => logger.warn({ err }, 'closing the store failed'));
     db?.close();
   };
@@ -144,6 +150,7 @@ export function createAssistant(
   return {
     db,
     sql,
+    checkpointer,
     init,
     close,
     storage,

@@ -54,6 +54,7 @@ const schema = z.object({
   MAX_MESSAGE_CHARS: int(2000, 50, 100_000),
   CHAT_MESSAGES_PER_MINUTE: int(20, 1, 10_000),
   RETRIEVAL_THREAD: z.preprocess(emptyToUndefined, z.enum(['auto', 'on', 'off']).default('auto')),
+  SQLITE_CHECKPOINT_THREAD: z.preprocess(emptyToUndefined, z.enum(['on', 'off']).default('on')),
   TRUST_PROXY: z.preprocess((v) => {
     const t = typeof v === 'string' ? v.trim().toLowerCase() : v;
     return t === 'true' || t === 'yes' ? '1' : t === 'false' || t === 'no' ? '0' : emptyToUndefined(v);
@@ -126,6 +127,11 @@ export interface Config {
    * RETRIEVAL_THREAD=on, or auto (the default) on a machine with more than one CPU.
    */
   retrievalThread: boolean;
+  /**
+   * The embedded store's WAL checkpoints run on a worker thread, not on the event loop
+   * (src/storage/walCheckpointer.ts): SQLITE_CHECKPOINT_THREAD=on (the default) or off.
+   */
+  checkpointThread: boolean;
   /** Per-minute budgets of the HTTP APIs (429 past them; 0 = no limit); see src/http/rateLimits.ts. */
   rateLimits: {
     /** Every API request per client IP (not /api/messages, /api/zalo, health checks, pages). */
@@ -280,6 +286,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     chatMessagesPerMinute: e.CHAT_MESSAGES_PER_MINUTE,
     retrievalThread:
       e.RETRIEVAL_THREAD === 'on' || (e.RETRIEVAL_THREAD === 'auto' && os.availableParallelism() > 1),
+    checkpointThread: e.SQLITE_CHECKPOINT_THREAD === 'on',
     rateLimits: {
       ipPerMinute: e.RATE_LIMIT_IP_PER_MINUTE,
       directLineTokensPerMinute: e.RATE_LIMIT_DL_TOKENS_PER_MINUTE,

@@ -1,7 +1,6 @@
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker, type WorkerOptions } from 'node:worker_threads';
+import type { Worker, WorkerOptions } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
+import { startWorkerThread } from '../workerThread.js';
 import type { KnowledgeIndex } from './knowledgeIndex.js';
 import type { ThreadReply, ThreadRequest, ThreadSettings } from './threadProtocol.js';
 import type { RetrievalResult, Retriever } from './types.js';
@@ -166,7 +165,7 @@ export class ThreadedRetriever implements Retriever {
       workerData: settings,
       resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
     };
-    const worker = threadEntry(options);
+    const worker = startWorkerThread(import.meta.url, 'retrievalThread', options);
     worker.unref();
     worker.on('message', (reply: ThreadReply) => this.onReply(worker, reply));
     worker.on('error', (err) => {
@@ -233,16 +232,3 @@ export class ThreadedRetriever implements Retriever {
  * `--max-semi-space-size` overrides it: V8's flag wins over a worker's resourceLimits.
  */
 const THREAD_YOUNG_GENERATION_MB = 6;
-
-/**
- * The worker running retrievalThread: its compiled file next to this one (`npm start`), or the
- * TypeScript source through tsx (`npm run dev`, the tests).
- */
-function threadEntry(options: WorkerOptions): Worker {
-  const compiled = new URL('./retrievalThread.js', import.meta.url);
-  if (fs.existsSync(fileURLToPath(compiled))) return new Worker(compiled, options);
-  const source = new URL('./retrievalThread.ts', import.meta.url).href;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(tsx)}).then((m) => m.tsImport(${JSON.stringify(source)}, ${JSON.stringify(source)}))`;
-  return new Worker(code, { ...options, eval: true });
-}

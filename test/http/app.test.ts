@@ -74,6 +74,27 @@ describe('POST /api/messages', () => {
     }
   });
 
+  it('checkpoints the SQLite store on its own thread, and between turns when that is off', async () => {
+    const connector = await startFakeConnector();
+    try {
+      for (const setting of ['on', 'off']) {
+        const r = await start({ SQLITE_CHECKPOINT_THREAD: setting });
+        const res = await post(`${r.url}/api/messages`, messageActivity(connector.url, 'chu ky so la gi'));
+        expect(res.status).toBeLessThan(300);
+        const { checkpointer, db } = r.app.assistant;
+        if (setting === 'on') {
+          await expect.poll(() => checkpointer?.active, { timeout: 10_000 }).toBe(true);
+          expect(db?.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+        } else {
+          expect(checkpointer).toBeUndefined();
+          expect(db?.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+        }
+      }
+    } finally {
+      await connector.close();
+    }
+  });
+
   it('rejects malformed JSON with a 400 and a JSON error', async () => {
     const r = await start();
     const res = await fetch(`${r.url}/api/messages`, {
