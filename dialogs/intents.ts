@@ -61,7 +61,8 @@ const TOPICS: [RegExp, TopicId][] = [
 const OUT_OF_SCOPE: [RegExp, OutOfScopeCategory][] = [
   [
     // "bão số 3", not "nó báo số thuê bao…" (a phone number has more than two digits)
-    /\b(thoi tiet|du bao thoi tiet|troi (co )?mua|nhiet do (hom nay|ngay mai)|bao so \d{1,2}|con bao|ap thap)\b/,
+    // "mưa" folds like "mua" (buy): rain only with a day ("mai Đà Nẵng có mưa không")
+    /\b(thoi tiet|du bao thoi tiet|troi (co )?mua|nhiet do (hom nay|ngay mai)|bao so \d{1,2}|con bao|ap thap)\b|\b(mai|ngay mai|hom nay|toi nay|chieu nay|sang nay|dem nay|tuan nay|cuoi tuan)\b.*\b(co|se|con) mua (khong|ko|hong|k|to|lon|nhieu)\b/,
     'weather',
   ],
   [
@@ -80,7 +81,8 @@ const OUT_OF_SCOPE: [RegExp, OutOfScopeCategory][] = [
     'medical',
   ],
   [
-    /\b(ly hon|tranh chap (dat|dat dai|nha|tai san)|khoi kien|kien tung|di kien|thua ke|chia tai san|luat su|hop dong mua ban dat|cap so do|lam so do|so hong|ban an)\b/,
+    // a tax rate is the law's; filing tax online is in scope (ONLINE_WAY below)
+    /\b(ly hon|tranh chap (dat|dat dai|nha|tai san|ranh gioi|loi di)|khoi kien|kien tung|di kien|kien ra (dau|toa)|thua ke|chia tai san|luat su|hop dong mua ban dat|cap so do|lam so do|so hong|ban an|thue suat|bac thue|bieu thue)\b|\bthue\b.*\bbao nhieu (phan tram|%)/,
     'legal',
   ],
   [
@@ -97,7 +99,7 @@ const OUT_OF_SCOPE: [RegExp, OutOfScopeCategory][] = [
   ],
   [
     // a named official's number; not "zalo của bà tôi" (a relative's account)
-    /\b(so dien thoai|sdt|so dt|zalo|dia chi nha) (cua )?(chu tich|pho chu tich|bi thu|truong cong an|can bo|giam doc)\b/,
+    /\b(so dien thoai|sdt|so dt|zalo|dia chi nha)( rieng| ca nhan| di dong)? (cua )?((ong|ba|anh|chi|chu|co) )?(chu tich|pho chu tich|bi thu|truong cong an|can bo|giam doc)\b/,
     'contacts',
   ],
   [

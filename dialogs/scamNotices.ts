@@ -17,6 +17,11 @@ const SCAM = new RegExp(
     String.raw`\b(bi rut het|bi rut sach|bi dieu khien|bi chiem quyen)\b`,
     String.raw`\b(lo|da|vua|moi) (bam|nhan|an|click|mo) (vao )?(link|duong link|duong dan)\b`,
     String.raw`\b(lo|da|vua) (doc|dua|gui|nhap) (ma )?(otp|mat khau|mk)\b`,
+    // an OTP read out or handed over, told as done ("bảo đọc mã OTP…, bả đọc rồi"); not "nhập
+    // OTP rồi mà không được", which is typing it into one's own app
+    String.raw`\b(otp|mat khau|mk)\b.*\b(doc|dua|noi|cho) (cho (no|ho|nguoi ta|ong ta|ba ta|ong do|nguoi do) )?(roi|mat roi|xong roi)\b`,
+    // a scammer named ("kẻ gian gọi điện…")
+    String.raw`\b(ke gian|ke lua dao)\b`,
     String.raw`\b(lo|da|vua) cai (app|ung dung|file)\b.*\b(la|nguoi ta gui|theo link)\b`,
   ].join('|'),
 );

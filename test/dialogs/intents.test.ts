@@ -40,6 +40,8 @@ describe('detectIntent: out-of-scope words that fold like everyday words', () =>
     ['zalo của bà tôi bị nhắn tin quảng cáo vay tiền', "an official's Zalo"],
     ['việc làm thêm online thả tim được trả tiền có phải lừa không', 'việc làm'],
     ['chữ ký số cá nhân ký hợp đồng mua bán đất được không', 'hợp đồng mua bán đất'],
+    ['mai tui ra xã có mua được thẻ BHYT không', 'rain'],
+    ['nộp thuế thu nhập cá nhân online thế nào', 'a tax rate'],
   ])('"%s" is a question (not %s)', (question) => {
     expect(detectIntent(question)).toEqual({ kind: 'question' });
   });
@@ -56,6 +58,10 @@ describe('detectIntent: out-of-scope words that fold like everyday words', () =>
     ['tui bị đau họng uống thuốc gì', 'medical'],
     ['làm sổ đỏ mất bao lâu', 'legal'],
     ['số điện thoại của chủ tịch xã', 'contacts'],
+    ['cho xin sdt rieng cua ong chu tich xa', 'contacts'],
+    ['mai o hue co mua khong', 'weather'],
+    ['tranh chấp ranh giới đất với hàng xóm thì kiện ra đâu', 'legal'],
+    ['thuế thu nhập cá nhân bậc 2 bao nhiêu phần trăm', 'legal'],
   ])('"%s" is out of scope (%s)', (question, category) => {
     expect(detectIntent(question)).toEqual({ kind: 'out_of_scope', category });
   });

@@ -81,6 +81,9 @@ describe('answers', () => {
       'em lo bam vao link tin nhan bao dien luc cat dien, nhap thong tin the roi, gio phai lam j',
       'tôi lỡ đọc mã OTP cho người ta rồi',
       'tai app la tu link roi dien thoai bi dieu khien, tien trong tk bi rut het',
+      // the code asked for, then read out: told in two clauses
+      'Mẹ tôi có người gọi bảo đọc mã OTP để nhận quà khuyến mãi, bà đọc cho nó rồi, giờ làm gì',
+      'ke gian goi dien gia giong con tui xin tien, tui gui roi',
     ]) {
       const [reply] = await chat().say(question);
       expect(reply!.text.startsWith(SCAM_SAFETY_STEPS)).toBe(true);
@@ -100,9 +103,14 @@ describe('answers', () => {
       const [reply] = await chat().say(question);
       expect(reply!.text.startsWith(SCAM_SAFETY_STEPS)).toBe(false);
     }
-    // Asking where to type an OTP is not a scam story.
-    const [howTo] = await chat().say('nhập mã OTP ở đâu khi chuyển khoản');
-    expect(howTo!.text.startsWith(SCAM_SAFETY_STEPS)).toBe(false);
+    // Asking where to type an OTP, or typing it into one's own app, is not a scam story.
+    for (const question of [
+      'nhập mã OTP ở đâu khi chuyển khoản',
+      'tui nhap ma OTP roi ma chuyen khoan van bao loi',
+    ]) {
+      const [reply] = await chat().say(question);
+      expect(reply!.text.startsWith(SCAM_SAFETY_STEPS)).toBe(false);
+    }
   });
 
   it('warns of the signs of a scam on its way: someone posing as an official wants a link opened or an app installed', async () => {
