@@ -8,6 +8,7 @@ import { foldedWords } from '../text/vietnamese.js';
 import { composeExtractive, formatSources, toSource } from './extractive.js';
 import { servicesNotMentioned } from './namedServices.js';
 import { sideQuestionNotes } from './sideQuestions.js';
+import { withoutUnaskedVerdict } from './verdictOpening.js';
 import { suggestionsFrom } from './suggestions.js';
 import type { Answer, AnswerSource } from './types.js';
 
@@ -62,9 +63,14 @@ function withoutPlaceholders(text: string): string {
   return text.replace(PLACEHOLDERS, ' ').replace(/\s+/g, ' ').trim();
 }
 
-/** `body`, then the lines of `sideQuestionNotes` (the cost or time the passage does not give). */
-function withSideNotes(foldedQuestion: string, body: string, topic: string | undefined): string {
-  return [body, ...sideQuestionNotes(foldedQuestion, body, topic)].join('\n\n');
+/**
+ * The passage fitted to the question: without a bare "Được." the question did not ask for
+ * (`withoutUnaskedVerdict`), then the lines of `sideQuestionNotes` (the cost or time the passage
+ * does not give).
+ */
+function fittedToQuestion(foldedQuestion: string, body: string, topic: string | undefined): string {
+  const passage = withoutUnaskedVerdict(foldedQuestion, body);
+  return [passage, ...sideQuestionNotes(foldedQuestion, passage, topic)].join('\n\n');
 }
 
 export const NOT_ANSWERED_TEXT =
@@ -109,7 +115,7 @@ export class AnswerService {
       servicesNotMentioned(folded, () => indexText(best.chunk), best.chunk).length === 0;
     if (sure && retrieval.faqMatch && best.chunk.id === retrieval.faqMatch.chunkId) {
       const composed = composeExtractive({ ...retrieval, hits: [best] }, this.options.maxChars);
-      const body = withSideNotes(folded, composed.body, topic);
+      const body = fittedToQuestion(folded, composed.body, topic);
       return this.finish(id, body, [toSource(best)], retrieval, 'faq', topic);
     }
     let fallbackReason: string | undefined;
@@ -147,7 +153,7 @@ export class AnswerService {
   private extractive(id: string, retrieval: RetrievalResult, foldedQuestion: string): Answer {
     const composed = composeExtractive(retrieval, this.options.maxChars);
     const topic = retrieval.hits[0]?.chunk.topic;
-    const body = withSideNotes(foldedQuestion, composed.body, topic);
+    const body = fittedToQuestion(foldedQuestion, composed.body, topic);
     return this.finish(id, body, composed.sources, retrieval, 'extractive', topic);
   }
 
