@@ -115,7 +115,7 @@ describe('grounded answers with an OpenAI-compatible model', () => {
 
   it('lets the model judge a question the offline policy is not sure about, and asks when it is down', async () => {
     // Offline this gets "did you mean" suggestions (confidence between the two thresholds).
-    const unsure = 'hộ nghèo nộp hồ sơ online có được miễn lệ phí không';
+    const unsure = 'làm lại bằng tốt nghiệp online ở đâu';
     fake.onChat(() => ({ content: NO_ANSWER_TOKEN }));
     const judged = await service().answer({ question: unsure });
     expect(fake.chatRequests()).toHaveLength(1);
