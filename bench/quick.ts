@@ -71,6 +71,9 @@ try {
       `at ${rate} msg/s: event-loop delay p50 ${m.loopDelay.p50.toFixed(1)} / p99 ${m.loopDelay.p99.toFixed(1)} / max ${m.loopDelay.max.toFixed(1)} ms; GC pauses: ${gc}; ${describeStalls(m.stalls)}`,
     );
     console.log(`RSS after: ${mb(m.rss)} MB (heap used ${mb(m.heapUsed)} MB of ${mb(m.heapTotal)} MB)`);
+    // The WAL stays near SQLite's 1,000 pages when checkpoints keep up (src/storage/walCheckpointer.ts).
+    const wal = path.join(dataDir, 'assistant.db-wal');
+    if (fs.existsSync(wal)) console.log(`SQLite WAL after: ${mb(fs.statSync(wal).size)} MB`);
   } finally {
     await service.stop();
   }
