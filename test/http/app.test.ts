@@ -74,7 +74,7 @@ describe('POST /api/messages', () => {
     }
   });
 
-  it('checkpoints the SQLite store on its own thread, and between turns when that is off', async () => {
+  it('checkpoints the SQLite store on its own thread, and between turns when that is off (no thread with PostgreSQL)', async () => {
     const connector = await startFakeConnector();
     try {
       for (const setting of ['on', 'off']) {
@@ -82,7 +82,11 @@ describe('POST /api/messages', () => {
         const res = await post(`${r.url}/api/messages`, messageActivity(connector.url, 'chu ky so la gi'));
         expect(res.status).toBeLessThan(300);
         const { checkpointer, db } = r.app.assistant;
-        if (setting === 'on') {
+        if (onPostgres) {
+          // No SQLite file is opened: PostgreSQL checkpoints itself.
+          expect(checkpointer).toBeUndefined();
+          expect(db).toBeUndefined();
+        } else if (setting === 'on') {
           await expect.poll(() => checkpointer?.active, { timeout: 10_000 }).toBe(true);
           expect(db?.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
         } else {
