@@ -67,6 +67,8 @@ export class WalCheckpointer {
     });
     worker.unref();
     this.worker = worker;
+    const failed = (fields: object) =>
+      this.o.logger.error(fields, 'checkpoint thread failed; the store checkpoints itself');
     worker.on('message', (reply: CheckpointReply) => {
       if (reply.type === 'ready') {
         if (this.worker === worker && db.open) db.pragma('wal_autocheckpoint = 0');
@@ -76,11 +78,9 @@ export class WalCheckpointer {
         this.restarts++;
         return;
       }
-      this.o.logger.error({ error: reply.error }, 'checkpoint thread failed; the store checkpoints itself');
+      failed({ error: reply.error });
     });
-    worker.on('error', (err) => {
-      this.o.logger.error({ err }, 'checkpoint thread failed; the store checkpoints itself');
-    });
+    worker.on('error', (err) => failed({ err }));
     worker.on('exit', () => {
       if (this.worker !== worker) return;
       this.worker = undefined;

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,21 @@ export function removeDir(dir: string | undefined): void {
 }
 
 export const silentLogger = (): Logger => createLogger({ level: 'silent', pretty: false });
+
+/** A logger at `level` whose JSON lines are kept in `lines`, for tests that check what was logged. */
+export function capturingLogger(level: 'debug' | 'info' | 'warn' = 'debug'): {
+  logger: Logger;
+  lines: string[];
+} {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  return { logger: createLogger({ level, pretty: false, destination }), lines };
+}
 
 export interface BuiltIndex {
   dataDir: string;

@@ -2,12 +2,12 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { openDatabase, type Db } from '../../src/storage/database.js';
 import { WalCheckpointer } from '../../src/storage/walCheckpointer.js';
+import { capturingLogger } from '../helpers/knowledge.js';
 
 /**
  * The store's WAL checkpoints run on a worker thread: the WAL stays bounded although the service's
@@ -26,17 +26,7 @@ function setup(): { db: Db; dir: string; logs: string[]; checkpointer: WalCheckp
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wal-checkpointer-'));
   const db = openDatabase(dir);
   db.exec('CREATE TABLE rows (id INTEGER PRIMARY KEY, body BLOB)');
-  const logs: string[] = [];
-  const logger = createLogger({
-    level: 'warn',
-    pretty: false,
-    destination: new Writable({
-      write(chunk, _enc, cb) {
-        logs.push(String(chunk));
-        cb();
-      },
-    }),
-  });
+  const { logger, lines: logs } = capturingLogger('warn');
   const checkpointer = new WalCheckpointer({ db, logger, intervalMs: 20, restartFrames: 300 });
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   cleanups.push(() => {

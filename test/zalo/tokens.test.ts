@@ -1,10 +1,9 @@
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TokenManager } from '../../src/channels/zalo/tokenStore.js';
 import { ZaloApi } from '../../src/channels/zalo/zaloApi.js';
-import { createLogger } from '../../src/logger.js';
 import type { SqlDb } from '../../src/storage/sql/index.js';
 import { startFakeZalo, type FakeZalo } from '../helpers/fakeZalo.js';
+import { capturingLogger } from '../helpers/knowledge.js';
 import { createTestStore } from './store.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -18,17 +17,7 @@ async function setup(initial = { accessToken: 'env-access', refreshToken: 'env-r
   const store = await createTestStore('zalo-tokens-');
   cleanups.push(() => store.close());
   const sql: SqlDb = await store.open();
-  const lines: string[] = [];
-  const logger = createLogger({
-    level: 'debug',
-    pretty: false,
-    destination: new Writable({
-      write(chunk, _enc, cb) {
-        lines.push(String(chunk));
-        cb();
-      },
-    }),
-  });
+  const { logger, lines } = capturingLogger('debug');
   const api = new ZaloApi({
     apiBase: f.url,
     oauthBase: f.url,
